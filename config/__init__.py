@@ -1,0 +1,1 @@
+"""Bundled defaults: example config, reply templates, FAQ (installed as socialcare.bundled)."""
