@@ -1,0 +1,270 @@
+"""What people do with the queue: list it, look at a case, approve or reject its reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from connectors.base import Connector, ReplyRefused
+from socialcare.audit import record
+from socialcare.models import (
+    Account,
+    AuditLog,
+    Case,
+    CaseStatus,
+    Customer,
+    Direction,
+    Identity,
+    Message,
+    Priority,
+    Reply,
+    ReplyStatus,
+    Verdict,
+    utcnow,
+)
+from socialcare.outbox import to_inbound
+from socialcare.triage import PENDING_REPLY
+
+STATUSES = ("open", "answered", "closed", "all")
+MAX_REPLY_CHARS = 20_000
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = "open"
+    channel: str | None = None
+    limit: int | None = None
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise UserError(f"no case {case_id}; `socialcare queue --status all` lists them")
+    return case
+
+
+def pending_reply(session: Session, case: Case) -> Reply | None:
+    return session.exec(
+        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY)).order_by(col(Reply.id).desc())
+    ).first()
+
+
+def latest_reply(session: Session, case: Case) -> Reply | None:
+    return session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id).desc())).first()
+
+
+def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Cases by deadline (then priority); each row is what the CLI shows and ``--json`` prints."""
+    if wanted.status not in STATUSES:
+        raise UserError(f"unknown status {wanted.status!r}; use one of {', '.join(STATUSES)}")
+    query = select(Case, Account, Identity).join(Account, col(Account.id) == Case.account_id).join(
+        Identity, col(Identity.id) == Case.identity_id
+    )
+    if wanted.status != "all":
+        query = query.where(Case.status == wanted.status)
+    if wanted.channel:
+        query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
+    rows = session.exec(query.order_by(col(Case.due_at), col(Case.id))).all()
+    rows = sorted(rows, key=lambda r: (r[0].due_at, Priority(r[0].priority).rank, r[0].id))
+    if wanted.limit is not None:
+        rows = rows[: wanted.limit]
+    return [_row(session, case, account, identity, now or utcnow()) for case, account, identity in rows]
+
+
+def _row(session: Session, case: Case, account: Account, identity: Identity, now: datetime) -> dict[str, Any]:
+    last = session.exec(
+        select(Message, Verdict)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+    ).first()
+    message, verdict = last if last is not None else (None, None)
+    reply = latest_reply(session, case)
+    return {
+        "id": case.id,
+        "account": account.name,
+        "platform": account.platform,
+        "status": case.status,
+        "priority": case.priority,
+        "due_at": case.due_at.isoformat(),
+        "seconds_left": int((case.due_at - now).total_seconds()),
+        "waiting_since": case.waiting_since.isoformat(),
+        "customer": identity.display_name or identity.handle,
+        "handle": identity.handle,
+        "language": case.language,
+        "label": verdict.label if verdict else None,
+        "intent": verdict.intent if verdict else None,
+        "is_complaint": verdict.is_complaint if verdict else None,
+        "message": message.text if message else "",
+        "reply_id": reply.id if reply else None,
+        "reply_status": reply.status if reply else None,
+        "draft": reply.text if reply else None,
+    }
+
+
+def show(session: Session, case_id: int) -> dict[str, Any]:
+    """Everything about a case: its thread with verdicts, the customer's history, replies, audit trail."""
+    case = get_case(session, case_id)
+    account = session.get(Account, case.account_id)
+    identity = session.get(Identity, case.identity_id)
+    assert account is not None and identity is not None
+    customer = session.get(Customer, identity.customer_id)
+    messages = []
+    for message, verdict in session.exec(
+        select(Message, Verdict)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.case_id == case.id)
+        .order_by(col(Message.created_at), col(Message.id))
+    ):
+        messages.append(
+            {
+                "id": message.external_id,
+                "direction": message.direction,
+                "author": message.author_handle,
+                "text": message.text,
+                "created_at": message.created_at.isoformat(),
+                "url": message.url,
+                "answered_at": message.answered_at.isoformat() if message.answered_at else None,
+                "verdict": _verdict_json(verdict),
+            }
+        )
+    identities = session.exec(select(Identity.id).where(Identity.customer_id == identity.customer_id)).all()
+    history = session.exec(
+        select(Case).where(col(Case.identity_id).in_(identities), Case.id != case.id).order_by(col(Case.opened_at).desc())
+    ).all()
+    replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
+    audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
+    return {
+        "id": case.id,
+        "account": account.name,
+        "platform": account.platform,
+        "status": case.status,
+        "priority": case.priority,
+        "language": case.language,
+        "waiting_since": case.waiting_since.isoformat(),
+        "due_at": case.due_at.isoformat(),
+        "close_reason": case.close_reason,
+        "customer": {
+            "id": customer.id if customer else None,
+            "name": customer.display_name if customer else None,
+            "handle": identity.handle,
+            "platform": identity.platform,
+        },
+        "messages": messages,
+        "history": [
+            {"id": c.id, "status": c.status, "priority": c.priority, "opened_at": c.opened_at.isoformat()} for c in history
+        ],
+        "replies": [
+            {
+                "id": r.id,
+                "status": r.status,
+                "text": r.text,
+                "approved_by": r.approved_by,
+                "approved_at": r.approved_at.isoformat() if r.approved_at else None,
+                "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+                "external_id": r.external_id,
+                "error": r.last_error,
+            }
+            for r in replies
+        ],
+        "audit": [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "detail": a.detail} for a in audit],
+    }
+
+
+def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "label": verdict.label,
+        "scores": {"negative": verdict.score_negative, "neutral": verdict.score_neutral, "positive": verdict.score_positive},
+        "is_complaint": verdict.is_complaint,
+        "intent": verdict.intent,
+        "language": verdict.language,
+        "backend": verdict.backend,
+    }
+
+
+def approve(session: Session, case_id: int, actor: str, connector: Connector | None, text: str | None = None) -> Reply:
+    """Approve the case's reply, optionally with new text; the channel's rules are checked first."""
+    case = get_case(session, case_id)
+    if case.status != CaseStatus.OPEN:
+        raise UserError(f"case {case_id} is {case.status}; nothing to approve")
+    reply = pending_reply(session, case)
+    if reply is not None and reply.status != ReplyStatus.DRAFT:
+        raise UserError(f"case {case_id}'s reply is already {reply.status}")
+    if reply is None:
+        if text is None:
+            raise UserError(f"case {case_id} has no draft; give the reply with --text")
+        reply = _new_reply(session, case)
+    if text is not None:
+        text = _clean(text)
+        if text != reply.text:
+            record(session, actor, "reply.edited", case=case, reply=reply, detail={"before": reply.text})
+            reply.text = text
+    to = session.get(Message, reply.to_message_id)
+    assert to is not None
+    if connector is not None:
+        try:
+            connector.check_reply(to_inbound(to), reply.text)
+        except ReplyRefused as err:
+            raise UserError(f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`") from None
+    reply.status, reply.approved_by, reply.approved_at = ReplyStatus.APPROVED, actor, utcnow()
+    session.add(reply)
+    session.flush()
+    record(session, actor, "reply.approved", case=case, reply=reply)
+    return reply
+
+
+def _new_reply(session: Session, case: Case) -> Reply:
+    latest = session.exec(
+        select(Message)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+    ).first()
+    assert latest is not None and latest.id is not None and case.id is not None
+    reply = Reply(case_id=case.id, to_message_id=latest.id, text="", language=case.language)
+    session.add(reply)
+    session.flush()
+    return reply
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise UserError("the reply text is empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise UserError(f"the reply is {len(text)} characters; the most any channel takes is {MAX_REPLY_CHARS}")
+    return text
+
+
+def reject(session: Session, case_id: int, actor: str, reason: str) -> Case:
+    """Close a case without replying (spam, duplicate, answered elsewhere); the reason is kept."""
+    reason = reason.strip()
+    if not reason:
+        raise UserError("say why with --reason (e.g. 'spam')")
+    case = get_case(session, case_id)
+    if case.status != CaseStatus.OPEN:
+        raise UserError(f"case {case_id} is {case.status}; nothing to reject")
+    reply = pending_reply(session, case)
+    if reply is not None and reply.status == ReplyStatus.SENDING:
+        raise UserError(f"case {case_id}'s reply is being sent right now")
+    if reply is not None:
+        reply.status = ReplyStatus.REJECTED
+        session.add(reply)
+    now = utcnow()
+    for message in session.exec(
+        select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))
+    ):
+        message.answered_at = now
+        session.add(message)
+    case.status, case.closed_at, case.close_reason = CaseStatus.CLOSED, now, reason
+    session.add(case)
+    record(session, actor, "case.rejected", case=case, reply=reply, detail={"reason": reason})
+    return case

@@ -1,0 +1,577 @@
+"""``socialcare``: the command line. A thin layer over functions that tests call directly.
+
+Exit codes: 0 ok, 1 a user's mistake (one line on stderr saying what to do), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from connectors.base import ConnectorError, PermanentError
+from sentiment.base import BackendUnavailable
+from socialcare import cases, config as configuration, db
+from socialcare.app import App
+from socialcare.audit import current_user
+from socialcare.cases import QueueFilter, UserError
+from socialcare.config import Config, ConfigError
+from socialcare.daemon import Daemon
+from socialcare.db import DatabaseError, session_scope
+from socialcare.models import Account, Case
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+USER_ERRORS = (UserError, ConfigError, DatabaseError, BackendUnavailable, PermanentError)
+
+app = typer.Typer(
+    help="Every customer message answered, on the same channel, within its target time.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+class Context:
+    """Loads config, store and models only when a command needs them."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.explicit = config_path is not None or "SOCIALCARE_CONFIG" in os.environ
+        self.path = configuration.resolve_path(config_path)
+        self._app: App | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.app.config
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App(configuration.load(self.path))
+        return self._app
+
+    def ready_app(self) -> App:
+        """The app over a migrated store with its accounts in place."""
+        self.app.check_store()
+        self.app.sync_accounts()
+        return self.app
+
+    def classifier(self):  # type: ignore[no-untyped-def]
+        if not self.explicit and not self.path.exists():
+            import sentiment
+
+            return sentiment.load()
+        return self.app.classifier
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file [env: SOCIALCARE_CONFIG; default: config/socialcare.toml]"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("apscheduler", "httpx", "urllib3", "prawcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = Context(config)
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+STARTER = resources.files("socialcare.bundled") / "socialcare.example.toml"
+SEED_PATH = resources.files("socialcare.bundled") / "sandbox-seed.json"
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    show: Annotated[bool, typer.Option("--print", help="Print the starter config instead of writing it.")] = False,
+) -> None:
+    """Write a commented starter config at the config path in use and create the database."""
+    if show:
+        console.print(Text(STARTER.read_text(encoding="utf-8")), end="")
+        return
+    context = _ctx(ctx)
+    if context.path.exists():
+        console.print(Text(f"keeping the existing config {context.path}"))
+    else:
+        context.path.parent.mkdir(parents=True, exist_ok=True)
+        context.path.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+        console.print(Text(f"wrote {context.path}"))
+    revision = db.upgrade(context.app.engine)
+    context.app.sync_accounts()
+    console.print(Text(f"database ready at {db.redact_url(context.config.database_url)} (schema {revision})"))
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or migrate the schema to this version."""
+    context = _ctx(ctx)
+    revision = db.upgrade(context.app.engine)
+    console.print(Text(f"database at schema {revision}"))
+
+
+@app.command()
+def poll(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+) -> None:
+    """Fetch new messages from every account (or one) and queue them."""
+    application = _ctx(ctx).ready_app()
+    names = [application.config.account(account).name] if account else list(application.channels)
+    failed = False
+    for name in names:
+        outcome = application.poll(name, force=True)
+        if outcome.error:
+            failed = True
+            errors.print(Text(f"{name}: {outcome.error}"))
+        else:
+            console.print(Text(f"{name}: fetched {outcome.fetched}, new {outcome.new}"))
+    processed = application.process()
+    console.print(Text(f"classified {processed.classified}, cases updated {processed.cases}"))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _when(moment: datetime, zone: Any, now: datetime) -> str:
+    local = moment.astimezone(zone)
+    fmt = "%H:%M" if local.date() == now.astimezone(zone).date() else "%Y-%m-%d %H:%M"
+    return local.strftime(fmt)
+
+
+def _left(seconds: int) -> Text:
+    span = _span(abs(seconds))
+    if seconds < 0:
+        return Text(f"overdue {span}", style="bold red")
+    return Text(f"in {span}", style="yellow" if seconds < 900 else "green")
+
+
+def _span(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d"
+
+
+@app.command("queue")
+def queue_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    status: Annotated[str, typer.Option(help="open, answered, closed or all.")] = "open",
+    channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
+) -> None:
+    """The cases to answer, soonest deadline first, with the time left."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        rows = cases.queue(session, QueueFilter(status=status, channel=channel, limit=limit))
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        console.print(Text(f"no {status} cases" if status != "all" else "no cases"))
+        return
+    now = datetime.now().astimezone()
+    zone = application.config.zone
+    table = Table(title=f"{len(rows)} {status} case(s), times in {application.config.timezone}")
+    for column in ("case", "due", "left", "priority", "channel", "customer", "message", "reply"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        due = datetime.fromisoformat(row["due_at"])
+        table.add_row(
+            str(row["id"]),
+            _when(due, zone, now),
+            _left(row["seconds_left"]) if row["status"] == "open" else Text(row["status"]),
+            Text(row["priority"], style="bold red" if row["priority"] != "normal" else ""),
+            Text(row["account"]),
+            Text(row["customer"]),
+            Text(_clip(row["message"], 60)),
+            Text(row["reply_status"] or "-"),
+        )
+    console.print(table)
+
+
+def _clip(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id (see `socialcare queue`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """One case: its messages with verdicts, the customer's history, the draft."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        detail = cases.show(session, case)
+    if as_json:
+        console.print_json(json.dumps(detail, ensure_ascii=False))
+        return
+    _render_case(detail, application.config)
+
+
+def _render_case(detail: dict[str, Any], config: Config) -> None:
+    zone, now = config.zone, datetime.now().astimezone()
+    due = datetime.fromisoformat(detail["due_at"])
+    customer = detail["customer"]
+    head = Text()
+    head.append(f"case {detail['id']}", style="bold")
+    head.append(f"  {detail['status']}  {detail['priority']}  {detail['account']} ({detail['platform']})\n")
+    head.append(f"customer {customer['name']} @{customer['handle']}  language {detail['language'] or '?'}\n")
+    head.append(f"due {_when(due, zone, now)} {config.timezone}  ")
+    head.append_text(_left(int((due - now).total_seconds())))
+    console.print(Panel(head))
+    for message in detail["messages"]:
+        verdict = message["verdict"]
+        line = Text()
+        line.append(f"{_when(datetime.fromisoformat(message['created_at']), zone, now)} ", style="dim")
+        line.append(f"@{message['author'] or 'us'}: ", style="bold" if message["direction"] == "inbound" else "cyan")
+        line.append(message["text"])
+        if verdict:
+            line.append(
+                f"\n    {verdict['label']} · {verdict['intent']}"
+                f"{' · complaint' if verdict['is_complaint'] else ''} · {verdict['language'] or '?'} · {verdict['backend']}",
+                style="dim",
+            )
+        console.print(line)
+    if detail["history"]:
+        console.print(Text(f"earlier cases: {', '.join(str(h['id']) + ' ' + h['status'] for h in detail['history'])}", style="dim"))
+    for reply in detail["replies"][-3:]:
+        console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
+
+
+def _connector_for_case(application: App, case_id: int):  # type: ignore[no-untyped-def]
+    with session_scope(application.engine) as session:
+        case = cases.get_case(session, case_id)
+        account = session.get(Account, case.account_id)
+        assert account is not None
+    return application.channels.get(account.name)
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    text: Annotated[str | None, typer.Option(help="Send this instead of the draft.")] = None,
+) -> None:
+    """Approve a case's reply (the draft, or --text); `send` or the daemon posts it."""
+    application = _ctx(ctx).ready_app()
+    connector = _connector_for_case(application, case)
+    with session_scope(application.engine) as session:
+        reply = cases.approve(session, case, current_user(), connector, text)
+    console.print(Text(f"case {case}: reply {reply.id} approved"))
+
+
+@app.command()
+def reject(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    reason: Annotated[str, typer.Option(help="Why no reply is sent (kept in the audit log).")],
+) -> None:
+    """Close a case without replying: spam, duplicate, answered elsewhere."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        cases.reject(session, case, current_user(), reason)
+    console.print(Text(f"case {case} closed: {reason}"))
+
+
+@app.command()
+def send(ctx: typer.Context) -> None:
+    """Post every approved reply on its channel, in its thread."""
+    application = _ctx(ctx).ready_app()
+    result = application.send()
+    console.print(Text(f"sent {result.sent}, failed {result.failed}, deferred {result.deferred}, recovered {result.recovered}"))
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def review(ctx: typer.Context) -> None:
+    """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        ids = [row["id"] for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+    if not ids:
+        console.print(Text("nothing to review"))
+        return
+    for position, case_id in enumerate(ids, 1):
+        with session_scope(application.engine) as session:
+            detail = cases.show(session, case_id)
+        console.rule(f"{position}/{len(ids)}")
+        _render_case(detail, application.config)
+        draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
+        if draft is None:
+            continue
+        if not _review_one(application, case_id, draft):
+            return
+
+
+def _review_one(application: App, case_id: int, draft: str) -> bool:
+    """Returns False when the user quits."""
+    text = draft
+    while True:
+        choice = typer.prompt("approve [a], edit [e], skip [s], reject [r], quit [q]", default="s").strip().lower()[:1]
+        try:
+            if choice == "a":
+                connector = _connector_for_case(application, case_id)
+                with session_scope(application.engine) as session:
+                    cases.approve(session, case_id, current_user(), connector, text)
+                console.print(Text(f"case {case_id}: approved"))
+                return True
+            if choice == "e":
+                text = _edit(text)
+                console.print(Panel(Text(text), title="edited reply", title_align="left"))
+                continue
+            if choice == "r":
+                reason = typer.prompt("reason")
+                with session_scope(application.engine) as session:
+                    cases.reject(session, case_id, current_user(), reason)
+                console.print(Text(f"case {case_id}: closed ({reason})"))
+                return True
+            if choice == "q":
+                return False
+            if choice == "s":
+                return True
+        except UserError as err:
+            errors.print(Text(f"error: {err}"))
+            continue
+        errors.print(Text("type a, e, s, r or q"))
+
+
+def _edit(text: str) -> str:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8", delete=False) as handle:
+        handle.write(text + "\n")
+    try:
+        subprocess.run([*shlex.split(editor), handle.name], check=True)
+        return Path(handle.name).read_text(encoding="utf-8").strip()
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise UserError(f"the editor {editor!r} failed ({err}); set $EDITOR") from None
+    finally:
+        os.unlink(handle.name)
+
+
+@app.command()
+def classify(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines with label, scores, is_complaint, intent, language, backend.")] = False,
+) -> None:
+    """Classify stdin, one text per line; one verdict per line out, in order."""
+    classifier = _ctx(ctx).classifier()
+    lines = [line.rstrip("\r\n") for line in sys.stdin]
+    keys = ("label", "scores", "is_complaint", "intent", "language", "backend")
+    for start in range(0, len(lines), 256):
+        for verdict in classifier.classify(lines[start : start + 256]):
+            if as_json:
+                data = verdict.to_json()
+                sys.stdout.write(json.dumps({k: data[k] for k in keys}, ensure_ascii=False) + "\n")
+            else:
+                flag = "complaint" if verdict.is_complaint else "-"
+                sys.stdout.write(f"{verdict.label}\t{verdict.intent}\t{flag}\t{verdict.language or '-'}\n")
+
+
+@app.command()
+def daemon(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run every job once and exit.")] = False,
+) -> None:
+    """Poll, classify, draft, send and watch deadlines, on the intervals in config."""
+    worker = Daemon(_ctx(ctx).app)
+    worker.start()
+    if once:
+        worker.run_once()
+    else:
+        worker.run()
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""
+    context = _ctx(ctx)
+    problems = 0
+
+    def report(ok: bool, what: str, detail: str) -> None:
+        nonlocal problems
+        problems += not ok
+        line = Text("ok   " if ok else "FAIL ", style="green" if ok else "bold red")
+        line.append(f"{what}: {detail}")
+        console.print(line)
+
+    application = context.app
+    try:
+        application.check_store()
+        application.sync_accounts()
+        report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
+    except DatabaseError as err:
+        report(False, "database", str(err))
+    try:
+        classifier = application.classifier
+        report(True, "sentiment", f"{classifier.name} {classifier.version} from {classifier.source}")
+    except BackendUnavailable as err:
+        report(False, "sentiment", str(err))
+    for name, account in application.config.accounts.items():
+        if not account.enabled:
+            report(True, name, "disabled in config")
+            continue
+        try:
+            connector = application.channels[name]
+            missing = [s for s in connector.secrets if s not in application.config.secrets_for(name, connector.secrets)]
+            if missing:
+                names = ", ".join(configuration.secret_env_name(name, s) for s in missing)
+                report(False, name, f"missing secrets: set {names} or put them in the secrets file")
+                continue
+            report(True, name, connector.verify())
+        except ConnectorError as err:
+            report(False, name, f"{type(err).__name__}: {err}")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _sandbox(context: Context, account: str | None):  # type: ignore[no-untyped-def]
+    from connectors.sandbox import SandboxConnector
+
+    names = [account] if account else [n for n, a in context.config.accounts.items() if a.platform == "sandbox"]
+    if not names:
+        raise UserError("no sandbox account in the config; add an [accounts.NAME] with platform = \"sandbox\"")
+    connector = context.app.channels.get(context.config.account(names[0]).name)
+    if not isinstance(connector, SandboxConnector):
+        raise UserError(f"account {names[0]!r} is not an enabled sandbox account")
+    return connector
+
+
+SandboxAccount = Annotated[str | None, typer.Option("--account", help="Which sandbox account (default: the first).")]
+
+
+@sandbox_app.command("post")
+def sandbox_post(
+    ctx: typer.Context,
+    author: Annotated[str, typer.Option(help="The customer's handle.")],
+    text: Annotated[str, typer.Option(help="What they write.")],
+    name: Annotated[str | None, typer.Option(help="Their display name.")] = None,
+    reply_to: Annotated[str | None, typer.Option(help="Id of the post this answers.")] = None,
+    account: SandboxAccount = None,
+) -> None:
+    """Post on the sandbox as a customer would; prints the new post's id."""
+    if not text.strip():
+        raise UserError("the post is empty; give some --text")
+    if not author.strip() or any(c.isspace() for c in author):
+        raise UserError("--author must be a handle without spaces")
+    connector = _sandbox(_ctx(ctx), account)
+    sys.stdout.write(connector.post(author, text, name=name, reply_to=reply_to) + "\n")
+
+
+@sandbox_app.command("timeline")
+def sandbox_timeline(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    account: SandboxAccount = None,
+) -> None:
+    """Every post and reply on the sandbox, by thread."""
+    connector = _sandbox(_ctx(ctx), account)
+    posts = connector.posts()
+    threads: dict[int, dict[str, Any]] = {}
+    for post in posts:
+        if post["reply_to"] is None:
+            threads[post["id"]] = {**post, "replies": []}
+    for post in posts:
+        if post["reply_to"] is not None and post["thread"] in threads:
+            threads[post["thread"]]["replies"].append(post)
+    if as_json:
+        console.print_json(json.dumps(list(threads.values()), ensure_ascii=False))
+        return
+    zone = _ctx(ctx).config.zone
+    now = datetime.now().astimezone()
+    for thread in threads.values():
+        for post in [thread, *thread["replies"]]:
+            line = Text("  " if post["reply_to"] is not None else "")
+            line.append(f"#{post['id']} ", style="dim")
+            line.append(f"{_when(datetime.fromisoformat(post['created_at']), zone, now)} ", style="dim")
+            line.append(f"@{post['author']}", style="cyan" if post["author"] == connector.settings.handle else "bold")
+            line.append(f": {post['text']}")
+            console.print(line)
+    if not threads:
+        console.print(Text("the sandbox is empty; try `socialcare sandbox seed`"))
+
+
+@sandbox_app.command("seed")
+def sandbox_seed(ctx: typer.Context, account: SandboxAccount = None) -> None:
+    """Load a bundled set of realistic customer messages (English, Italian and more)."""
+    connector = _sandbox(_ctx(ctx), account)
+    try:
+        seed = json.loads(SEED_PATH.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read the bundled seed {SEED_PATH}: {err}") from None
+    ids: dict[str, str] = {}
+    for item in seed:
+        reply_to = ids.get(item["reply_to"]) if item.get("reply_to") else None
+        ids[item["key"]] = connector.post(item["author"], item["text"], name=item.get("name"), reply_to=reply_to)
+    console.print(Text(f"posted {len(seed)} messages on the sandbox ({connector.settings.path})"))
+
+
+def _mount_sentiment() -> None:
+    try:
+        from sentiment.cli import app as sentiment_app
+    except ImportError:
+        return
+    app.add_typer(sentiment_app, name="sentiment", help="Measure and train the sentiment model.")
+
+
+_mount_sentiment()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a user's mistake becomes one line on stderr and exit code 1, never a traceback."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        errors.print(Text("aborted"))
+        return 1
+    except USER_ERRORS as err:
+        errors.print(Text(f"error: {err}"))
+        return 1
+    except ConnectorError as err:
+        errors.print(Text(f"error: {type(err).__name__}: {err}"))
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def run() -> NoReturn:
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Stores what connectors fetched, exactly once per (platform, message id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from connectors.base import InboundMessage
+from socialcare.models import Account, Customer, Direction, Identity, Message, utcnow
+
+
+@dataclass
+class IngestResult:
+    new_inbound: list[int] = field(default_factory=list)
+    new_outbound: int = 0
+    duplicates: int = 0
+
+
+def ingest(session: Session, account: Account, messages: Iterable[InboundMessage]) -> IngestResult:
+    """Record messages once; our own posts become outbound and answer what they reply to."""
+    result = IngestResult()
+    for inbound in messages:
+        exists = session.exec(
+            select(Message.id).where(Message.platform == inbound.platform, Message.external_id == inbound.external_id)
+        ).first()
+        if exists is not None:
+            result.duplicates += 1
+            continue
+        message = _record(session, account, inbound)
+        if message.direction == Direction.OUTBOUND:
+            result.new_outbound += 1
+            _mark_answered_by(session, message)
+        else:
+            assert message.id is not None
+            result.new_inbound.append(message.id)
+    return result
+
+
+def _record(session: Session, account: Account, inbound: InboundMessage) -> Message:
+    assert account.id is not None
+    direction = Direction.OUTBOUND if inbound.from_us else Direction.INBOUND
+    identity = None if inbound.from_us else identity_for(session, inbound)
+    message = Message(
+        account_id=account.id,
+        platform=inbound.platform,
+        external_id=inbound.external_id,
+        thread_id=inbound.thread_id,
+        parent_id=inbound.parent_id,
+        direction=direction,
+        author_id=inbound.author_id,
+        author_handle=inbound.author_handle,
+        author_name=inbound.author_name,
+        identity_id=None if identity is None else identity.id,
+        text=inbound.text,
+        language=inbound.language,
+        url=inbound.url,
+        created_at=inbound.created_at,
+        raw=dict(inbound.raw),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def identity_for(session: Session, inbound: InboundMessage) -> Identity:
+    identity = session.exec(
+        select(Identity).where(Identity.platform == inbound.platform, Identity.external_user_id == inbound.author_id)
+    ).first()
+    if identity is None:
+        customer = Customer(display_name=inbound.author_name or inbound.author_handle)
+        session.add(customer)
+        session.flush()
+        assert customer.id is not None
+        identity = Identity(
+            customer_id=customer.id,
+            platform=inbound.platform,
+            external_user_id=inbound.author_id,
+            handle=inbound.author_handle,
+            display_name=inbound.author_name,
+        )
+        session.add(identity)
+        session.flush()
+    elif (inbound.author_handle, inbound.author_name) != (identity.handle, identity.display_name):
+        identity.handle, identity.display_name = inbound.author_handle, inbound.author_name or identity.display_name
+    return identity
+
+
+def _mark_answered_by(session: Session, outbound: Message) -> None:
+    """A reply posted by the team on the platform itself answers the message it replies to."""
+    if outbound.parent_id is None:
+        return
+    parent = session.exec(
+        select(Message).where(Message.platform == outbound.platform, Message.external_id == outbound.parent_id)
+    ).first()
+    if parent is not None and parent.direction == Direction.INBOUND and parent.answered_at is None:
+        parent.answered_at = outbound.created_at or utcnow()
+        session.add(parent)

@@ -1,0 +1,198 @@
+"""Classify new messages, group them into cases, set priority and deadline, draft a reply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from sentiment.base import Classifier, Intent
+from socialcare.audit import record
+from socialcare.config import Config, Targets
+from socialcare.drafting import Drafter, DraftRequest, first_name
+from socialcare.models import (
+    Account,
+    Case,
+    CaseStatus,
+    Direction,
+    Identity,
+    Message,
+    Priority,
+    Reply,
+    ReplyStatus,
+    Verdict,
+    utcnow,
+)
+
+log = logging.getLogger("socialcare.triage")
+BATCH = 64
+PENDING_REPLY = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING)
+
+
+def classify_pending(session: Session, classifier: Classifier, limit: int = 1000) -> int:
+    """Give every inbound message without a verdict one; returns how many were classified."""
+    pending = session.exec(
+        select(Message)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.direction == Direction.INBOUND, col(Verdict.id).is_(None))
+        .order_by(col(Message.id))
+        .limit(limit)
+    ).all()
+    for start in range(0, len(pending), BATCH):
+        batch = pending[start : start + BATCH]
+        for message, verdict in zip(batch, classifier.classify([m.text for m in batch]), strict=True):
+            assert message.id is not None
+            session.add(
+                Verdict(
+                    message_id=message.id,
+                    label=verdict.label.value,
+                    score_negative=float(verdict.scores.get("negative", 0.0)),
+                    score_neutral=float(verdict.scores.get("neutral", 0.0)),
+                    score_positive=float(verdict.scores.get("positive", 0.0)),
+                    is_complaint=verdict.is_complaint,
+                    intent=verdict.intent.value,
+                    intents=[i.value for i in verdict.intents],
+                    language=verdict.language,
+                    backend=verdict.backend,
+                    backend_version=verdict.backend_version,
+                )
+            )
+        session.flush()
+    return len(pending)
+
+
+def priority_of(verdict: Verdict) -> Priority:
+    if verdict.intent == Intent.URGENT or Intent.URGENT in (verdict.intents or []):
+        return Priority.URGENT
+    return Priority.COMPLAINT if verdict.is_complaint else Priority.NORMAL
+
+
+def due_at(targets: Targets, priority: Priority, since: datetime) -> datetime:
+    """The deadline for a case waiting since ``since``; the team's clock is 24/7 for now."""
+    target: timedelta = getattr(targets, priority.value)
+    return since + target
+
+
+def triage_pending(session: Session, config: Config, drafter: Drafter, now: datetime | None = None) -> list[int]:
+    """Attach classified inbound messages to cases; returns the ids of the cases touched."""
+    now = now or utcnow()
+    rows = session.exec(
+        select(Message, Account)
+        .join(Account, col(Account.id) == Message.account_id)
+        .join(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.direction == Direction.INBOUND, col(Message.case_id).is_(None))
+        .order_by(col(Message.created_at), col(Message.id))
+    ).all()
+    touched: dict[int, Case] = {}
+    for message, account in rows:
+        case = _case_for(session, account, message, now)
+        message.case_id = case.id
+        session.add(message)
+        assert case.id is not None
+        touched[case.id] = case
+    session.flush()
+    for case in touched.values():
+        refresh(session, case, config, drafter, now)
+    return list(touched)
+
+
+def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:
+    assert account.id is not None and message.identity_id is not None
+    case = session.exec(
+        select(Case)
+        .where(
+            Case.account_id == account.id,
+            Case.thread_id == message.thread_id,
+            Case.identity_id == message.identity_id,
+        )
+        .order_by(col(Case.id).desc())
+    ).first()
+    if case is None:
+        case = Case(
+            account_id=account.id,
+            identity_id=message.identity_id,
+            thread_id=message.thread_id,
+            waiting_since=message.created_at,
+            due_at=message.created_at,
+            opened_at=now,
+        )
+        session.add(case)
+        session.flush()
+        record(session, "system", "case.opened", case=case, detail={"message": message.external_id})
+    elif case.status != CaseStatus.OPEN:
+        previous = case.status
+        case.status, case.closed_at, case.close_reason = CaseStatus.OPEN, None, None
+        session.add(case)
+        session.flush()
+        record(session, "system", "case.reopened", case=case, detail={"was": previous, "message": message.external_id})
+    return case
+
+
+def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
+    """Recompute a case from its messages: status, priority, deadline, language, draft."""
+    now = now or utcnow()
+    waiting = session.exec(
+        select(Message, Verdict)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
+        .order_by(col(Message.created_at), col(Message.id))
+    ).all()
+    if not waiting:
+        if case.status == CaseStatus.OPEN:
+            case.status, case.closed_at = CaseStatus.ANSWERED, now
+            session.add(case)
+            record(session, "system", "case.answered", case=case)
+        return
+    verdicts = [v for _, v in waiting if v is not None]
+    priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
+    account = session.get(Account, case.account_id)
+    assert account is not None
+    case.priority = priority
+    case.waiting_since = waiting[0][0].created_at
+    case.due_at = due_at(config.targets_for(account.name), priority, case.waiting_since)
+    latest, latest_verdict = waiting[-1]
+    case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
+    session.add(case)
+    _ensure_draft(session, case, account, latest, verdicts, drafter)
+
+
+def _ensure_draft(
+    session: Session, case: Case, account: Account, latest: Message, verdicts: Sequence[Verdict], drafter: Drafter
+) -> None:
+    """One pending reply per case: a fresh draft follows the customer's newest message."""
+    pending = session.exec(
+        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))
+    ).first()
+    if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
+        return
+    identity = session.get(Identity, case.identity_id)
+    assert identity is not None and latest.id is not None and case.id is not None
+    intent = _case_intent(verdicts)
+    text, language = drafter.draft(
+        DraftRequest(
+            language=case.language,
+            intent=intent,
+            is_complaint=any(v.is_complaint for v in verdicts),
+            customer_name=first_name(identity.display_name, identity.handle),
+            channel=account.platform,
+            handle=identity.handle,
+        )
+    )
+    if pending is None:
+        pending = Reply(case_id=case.id, to_message_id=latest.id, text=text, language=language)
+        action = "reply.drafted"
+    else:
+        pending.to_message_id, pending.text, pending.language = latest.id, text, language
+        action = "reply.redrafted"
+    session.add(pending)
+    session.flush()
+    record(session, "system", action, case=case, reply=pending)
+
+
+def _case_intent(verdicts: Sequence[Verdict]) -> str:
+    """The most pressing intent among the messages still waiting."""
+    order = [i.value for i in Intent]
+    found = {v.intent for v in verdicts}
+    return min(found, key=order.index) if found else Intent.OTHER.value
