@@ -1,0 +1,141 @@
+"""Facebook Page comments: comments and replies on the Page's recent posts, answered in place.
+
+Graph has no "new comments on my Page" edge, so comments are read per post. To keep a quiet poll
+at one call, the connector reads the ``watch_posts`` most recent posts in a single request with
+each post's ``updated_time`` and comment count (``comments.summary``); only posts whose pair
+changed since the last poll have their comments read, newest first, until the poll reaches
+comments it has already seen. Calls per poll: 1 when nothing is new, plus, for each post with
+new comments, ceil(new / page_size) pages (one more when the count is an exact multiple of the
+page size, since only the next page can show that it holds nothing new). Comments on posts older
+than the ``watch_posts`` most recent ones are not watched.
+
+A reply goes to ``POST /{comment-id}/comments`` on the top-level comment of the thread: a
+reply to a reply is posted under the same top-level comment, where Facebook shows it anyway.
+Comment ids and authors are only returned to a Page token whose user can MODERATE the Page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from connectors._graph import GraphConnector, GraphSettings, Seen, items, parse_time
+from connectors.base import AuthError, Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+
+__all__ = ["FacebookConnector", "FacebookSettings"]
+
+COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url"
+
+
+class FacebookSettings(GraphSettings):
+    page_id: str = Field(pattern=r"^\d+$", description="the numeric id of the Facebook Page")
+    posts_edge: Literal["published_posts", "feed"] = Field(
+        "published_posts", description="`feed` also watches visitor posts on the Page"
+    )
+    watch_posts: int = Field(25, ge=1, le=100, description="how many of the most recent posts to watch for comments")
+    lookback_hours: int = Field(24, ge=0, le=24 * 90, description="how far back the first poll reads")
+
+
+class FacebookConnector(GraphConnector):
+    platform = "facebook"
+    capabilities = Capabilities(max_reply_length=8000, public=True)
+    settings_model = FacebookSettings
+    required_permissions = ("pages_read_engagement", "pages_read_user_content", "pages_manage_engagement")
+
+    settings: FacebookSettings
+
+    def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
+        state = self._load_cursor(cursor)
+        seen = self._first_seen(state)
+        known: Mapping[str, Any] = state.get("posts") or {}
+        where = f"/{self.settings.page_id}/{self.settings.posts_edge}"
+        page = self.graph.get(
+            where,
+            {
+                "fields": "id,updated_time,permalink_url,comments.filter(stream).limit(0).summary(total_count)",
+                "limit": self.settings.watch_posts,
+            },
+        )
+        found: list[InboundMessage] = []
+        marks: dict[str, list[Any]] = {}
+        for post in items(page, where):
+            post_id = str(post.get("id"))
+            summary = (post.get("comments") or {}).get("summary") or {}
+            count = int(summary.get("total_count") or 0)
+            marks[post_id] = [post.get("updated_time"), count]
+            if count and known.get(post_id) != marks[post_id]:
+                found.extend(self._new_comments(post, seen))
+        found.sort(key=lambda m: (m.created_at, m.external_id))
+        return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "posts": marks})
+
+    def reply(self, to: InboundMessage, text: str) -> Receipt:
+        self.check_reply(to, text)
+        answer = self.graph.post(f"{to.thread_id}/comments", form={"message": text})
+        if "id" not in answer:
+            raise MalformedPayload(f"account {self.name!r}: Graph accepted the reply but returned no id")
+        return Receipt(external_id=str(answer["id"]), sent_at=utcnow(), raw=answer)
+
+    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
+        where = f"/{to.thread_id}/comments"
+        params = {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "limit": self.settings.page_size}
+        for page in self.graph.pages(where, params):
+            for comment in items(page, where):
+                created = parse_time(comment.get("created_time"))
+                if created < to.created_at:
+                    return None
+                ours = (comment.get("from") or {}).get("id") == self.settings.page_id
+                if ours and (comment.get("message") or "").strip() == text.strip():
+                    return Receipt(external_id=str(comment["id"]), sent_at=created, url=comment.get("permalink_url"), raw=comment)
+        return None
+
+    def verify(self) -> str:
+        me = self.graph.get("me", {"fields": "id,name"})
+        if str(me.get("id")) != self.settings.page_id:
+            raise AuthError(
+                f"account {self.name!r}: the token belongs to {me.get('name')!r} (id {me.get('id')}), "
+                f"not Page {self.settings.page_id}: use that Page's access token"
+            )
+        return f"authenticated as Page {me.get('name')!r} (id {me['id']}); {self._permissions()}"
+
+    def _new_comments(self, post: Mapping[str, Any], seen: Seen) -> list[InboundMessage]:
+        """Comments and replies on ``post`` newer than ``seen``, reading newest first and stopping early."""
+        where = f"/{post['id']}/comments"
+        params = {
+            "fields": COMMENT_FIELDS,
+            "filter": "stream",
+            "order": "reverse_chronological",
+            "limit": self.settings.page_size,
+        }
+        new: list[InboundMessage] = []
+        for page in self.graph.pages(where, params):
+            for comment in items(page, where):
+                created = parse_time(comment.get("created_time"))
+                if created < seen.at:
+                    return new
+                if seen.is_new(created, str(comment.get("id"))):
+                    new.append(self._message(comment, post, created))
+        return new
+
+    def _message(self, comment: Mapping[str, Any], post: Mapping[str, Any], created: Any) -> InboundMessage:
+        if "id" not in comment:
+            raise MalformedPayload(
+                f"account {self.name!r}: a comment came without its id; the token's user needs the MODERATE task on the Page"
+            )
+        author = comment.get("from") or {}
+        parent = (comment.get("parent") or {}).get("id")
+        return InboundMessage(
+            platform=self.platform,
+            external_id=str(comment["id"]),
+            thread_id=str(parent or comment["id"]),
+            author_id=str(author.get("id") or ""),
+            author_handle=str(author.get("name") or author.get("id") or "unknown"),
+            author_name=author.get("name"),
+            text=str(comment.get("message") or ""),
+            created_at=created,
+            parent_id=str(parent or post["id"]),
+            url=comment.get("permalink_url") or post.get("permalink_url"),
+            from_us=str(author.get("id")) == self.settings.page_id,
+            raw={"comment": dict(comment), "post_id": str(post["id"])},
+        )
