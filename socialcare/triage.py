@@ -93,9 +93,22 @@ def triage_pending(session: Session, config: Config, drafter: Drafter, now: date
         assert case.id is not None
         touched[case.id] = case
     session.flush()
+    for case in _answered_elsewhere(session):
+        assert case.id is not None
+        touched[case.id] = case
     for case in touched.values():
         refresh(session, case, config, drafter, now)
     return list(touched)
+
+
+def _answered_elsewhere(session: Session) -> Sequence[Case]:
+    """Open cases with nothing left waiting: the team answered on the platform itself."""
+    waiting = (
+        select(Message.id)
+        .where(Message.case_id == Case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
+        .exists()
+    )
+    return session.exec(select(Case).where(Case.status == CaseStatus.OPEN, ~waiting)).all()
 
 
 def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:
@@ -144,6 +157,7 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
             case.status, case.closed_at = CaseStatus.ANSWERED, now
             session.add(case)
             record(session, "system", "case.answered", case=case)
+            _withdraw_unsent(session, case)
         return
     verdicts = [v for _, v in waiting if v is not None]
     priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
@@ -156,6 +170,16 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
     case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
     session.add(case)
     _ensure_draft(session, case, account, latest, verdicts, drafter)
+
+
+def _withdraw_unsent(session: Session, case: Case) -> None:
+    """Once the customer has been answered (on the platform itself, say), an unsent reply must not go."""
+    for reply in session.exec(
+        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_((ReplyStatus.DRAFT, ReplyStatus.APPROVED)))
+    ):
+        reply.status, reply.last_error = ReplyStatus.REJECTED, "the customer was already answered"
+        session.add(reply)
+        record(session, "system", "reply.withdrawn", case=case, reply=reply)
 
 
 def _ensure_draft(

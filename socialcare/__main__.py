@@ -1,0 +1,3 @@
+from socialcare.cli import run
+
+run()
