@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from socialcare.app import App
+from socialcare.models import utcnow
 
 log = logging.getLogger("socialcare.daemon")
 
@@ -87,7 +88,7 @@ class Daemon:
                     IntervalTrigger(seconds=account.poll_interval.total_seconds(), timezone="UTC"),
                     args=[name],
                     id=f"poll:{name}",
-                    next_run_time=_now(),
+                    next_run_time=utcnow(),
                 )
         daemon = self.app.config.daemon
         scheduler.add_job(self.process_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="process")
@@ -104,9 +105,3 @@ class Daemon:
         log.info("%s received: finishing the job in hand", signal.Signals(signum).name)
         if self._scheduler is not None:
             threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
