@@ -92,7 +92,7 @@ class GraphSettings(Settings):
     @field_validator("graph_version")
     @classmethod
     def _pinned_current(cls, value: str) -> str:
-        match = re.fullmatch(r"v?(\d+)\.0", value.strip())
+        match = re.fullmatch(r"v?(\d+)\.(\d+)", value.strip())
         if match is None:
             raise ValueError(f"graph_version must look like 'v25.0', not {value!r}")
         if int(match.group(1)) < MIN_GRAPH_VERSION:
@@ -100,7 +100,7 @@ class GraphSettings(Settings):
                 f"graph_version {value!r} is too old: socialcare needs v{MIN_GRAPH_VERSION}.0 or newer "
                 "(older versions expire and Meta silently upgrades calls to them)"
             )
-        return f"v{match.group(1)}.0"
+        return f"v{match.group(1)}.{match.group(2)}"
 
     @field_validator("graph_url")
     @classmethod

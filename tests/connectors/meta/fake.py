@@ -87,19 +87,26 @@ class FakeGraph(FakeAPI):
         super().__init__()
         self.page_id, self.page_name, self.ig_user_id, self.ig_username = page_id, page_name, ig_user_id, ig_username
         self.token = token
+        self.clock = clock
+        self._state = threading.Lock()
+        self.reset()
+        self._routes_for_graph()
+        self._routes_for_injection()
+
+    def reset(self) -> None:
+        """Forget every post, message, fault and request: a fresh platform on the same port."""
+        with self._lock:
+            self.requests.clear()
+            self._scripted.clear()
         self.valid = True
         self.scopes = list(ALL_SCOPES)
-        self.clock = clock
         self.usage: dict[str, str] = {}
         self._ids = itertools.count(1)
-        self._state = threading.Lock()
         self.posts: list[dict[str, Any]] = []
         self.comments: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.media: list[dict[str, Any]] = []
         self.ig_comments: dict[str, dict[str, Any]] = {}
-        self._routes_for_graph()
-        self._routes_for_injection()
 
     # -- scenario helpers ----------------------------------------------------------------------
 
