@@ -36,7 +36,6 @@ from socialcare.db import DatabaseError, session_scope
 from socialcare.models import Account, Case
 
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
 USER_ERRORS = (UserError, ConfigError, DatabaseError, BackendUnavailable, PermanentError)
 
 app = typer.Typer(
@@ -49,6 +48,11 @@ db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is
 sandbox_app = typer.Typer(help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+
+
+def say_error(message: str) -> None:
+    """One line on stderr, never wrapped or styled, so scripts and people read it the same."""
+    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
 
 
 class Context:
@@ -66,7 +70,9 @@ class Context:
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(configuration.load(self.path))
+            application = App(configuration.load(self.path))
+            _ = application.channels  # every account's settings are checked before anything runs
+            self._app = application
         return self._app
 
     def ready_app(self) -> App:
@@ -154,7 +160,7 @@ def poll(
         outcome = application.poll(name, force=True)
         if outcome.error:
             failed = True
-            errors.print(Text(f"{name}: {outcome.error}"))
+            say_error(f"{name}: {outcome.error}")
         else:
             console.print(Text(f"{name}: fetched {outcome.fetched}, new {outcome.new}"))
     processed = application.process()
@@ -366,9 +372,9 @@ def _review_one(application: App, case_id: int, draft: str) -> bool:
             if choice == "s":
                 return True
         except UserError as err:
-            errors.print(Text(f"error: {err}"))
+            say_error(str(err))
             continue
-        errors.print(Text("type a, e, s, r or q"))
+        say_error("type a, e, s, r or q")
 
 
 def _edit(text: str) -> str:
@@ -562,13 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return err.exit_code
     except click.exceptions.Abort:
-        errors.print(Text("aborted"))
+        say_error("aborted")
         return 1
     except USER_ERRORS as err:
-        errors.print(Text(f"error: {err}"))
+        say_error(str(err))
         return 1
     except ConnectorError as err:
-        errors.print(Text(f"error: {type(err).__name__}: {err}"))
+        say_error(f"{type(err).__name__}: {err}")
         return 1
     return result if isinstance(result, int) else 0
 
