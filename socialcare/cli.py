@@ -434,7 +434,7 @@ def doctor(ctx: typer.Context) -> None:
         problems += not ok
         line = Text("ok   " if ok else "FAIL ", style="green" if ok else "bold red")
         line.append(f"{what}: {detail}")
-        console.print(line)
+        console.print(line, soft_wrap=True)
 
     application = context.app
     try:
@@ -527,7 +527,7 @@ def sandbox_timeline(
             line.append(f"{_when(datetime.fromisoformat(post['created_at']), zone, now)} ", style="dim")
             line.append(f"@{post['author']}", style="cyan" if post["author"] == connector.settings.handle else "bold")
             line.append(f": {post['text']}")
-            console.print(line)
+            console.print(line, soft_wrap=True)
     if not threads:
         console.print(Text("the sandbox is empty; try `socialcare sandbox seed`"))
 
