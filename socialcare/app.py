@@ -50,7 +50,9 @@ class App:
     @cached_property
     def classifier(self) -> Classifier:
         options = self.config.sentiment.options
-        options = {k: str(self.config.folder / v) if k == "model" and not str(v).startswith(("/", "~")) and (self.config.folder / str(v)).exists() else v for k, v in options.items()}
+        model = options.get("model")
+        if isinstance(model, str) and (self.config.folder / model).exists():
+            options["model"] = str(self.config.folder / model)
         classifier = sentiment.load(self.config.sentiment.backend, **options)
         log.info("sentiment backend %s %s from %s", classifier.name, classifier.version, classifier.source)
         return classifier
