@@ -110,12 +110,16 @@ class FacebookConnector(GraphConnector):
         }
         new: list[InboundMessage] = []
         for page in self.graph.pages(where, params):
+            reached = False
             for comment in items(page, where):
                 created = parse_time(comment.get("created_time"))
                 if created < seen.at:
                     return new
+                reached = reached or created == seen.at
                 if seen.is_new(created, str(comment.get("id"))):
                     new.append(self._message(comment, post, created))
+            if reached:
+                return new
         return new
 
     def _message(self, comment: Mapping[str, Any], post: Mapping[str, Any], created: Any) -> InboundMessage:

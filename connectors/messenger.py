@@ -2,7 +2,8 @@
 
 One request lists the Page's conversations, most recently updated first, each with its latest
 messages nested in the same answer; the poll stops at the first conversation not updated since
-the cursor. A quiet poll is therefore one call; n new conversations cost ceil(n/page_size)
+the cursor (or, across pages, at the page that reaches the cursor's second). A quiet poll is
+therefore one call; n new conversations cost ceil(n/page_size)
 pages, and a conversation with more new messages than ``messages_per_conversation`` costs one
 more call per extra page of its messages. Graph offers no ``since`` on conversations, so the
 time filter is applied here.
@@ -53,13 +54,15 @@ class MessengerConnector(GraphConnector):
         }
         found: list[InboundMessage] = []
         for page in self.graph.pages(where, params):
-            stale = False
+            reached = False
             for conversation in items(page, where):
-                if parse_time(conversation.get("updated_time")) < seen.at:
-                    stale = True
+                updated = parse_time(conversation.get("updated_time"))
+                if updated < seen.at:
+                    reached = True
                     break
+                reached = reached or updated == seen.at
                 found.extend(self._new_messages(conversation, seen))
-            if stale:
+            if reached:
                 break
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found).dump()})
@@ -102,14 +105,16 @@ class MessengerConnector(GraphConnector):
         page: Mapping[str, Any] = conversation.get("messages") or {"data": []}
         new: list[InboundMessage] = []
         while True:
+            reached = False
             for message in items(page, where):
                 created = parse_time(message.get("created_time"))
                 if created < seen.at:
                     return new
+                reached = reached or created == seen.at
                 if seen.is_new(created, str(message.get("id"))):
                     new.append(self._message(message, conversation_id, created))
             after = following(page)
-            if after is None:
+            if after is None or reached:
                 return new
             page = self.graph.get(
                 where, {"fields": MESSAGE_FIELDS, "limit": self.settings.messages_per_conversation, **after}
