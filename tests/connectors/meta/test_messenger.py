@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import RateLimited, ReplyRefused, utcnow
+from connectors.base import AuthError, RateLimited, ReplyRefused, utcnow
 from connectors.messenger import MessengerConnector
 from tests.connectors.meta.conftest import api_calls, connect, doc_shape
 from tests.connectors.meta.fake import FakeGraph, graph_error
@@ -150,5 +150,5 @@ def test_reads_the_documented_send_api_answer(graph: FakeGraph) -> None:
 def test_verify(graph: FakeGraph) -> None:
     assert connect(MessengerConnector, graph).verify() == "authenticated as Page 'Acme' (id 1000); permissions ok"
     graph.scopes.remove("pages_messaging")
-    with pytest.raises(Exception, match="lacks pages_messaging"):
+    with pytest.raises(AuthError, match="lacks pages_messaging"):
         connect(MessengerConnector, graph).verify()
