@@ -147,6 +147,7 @@ class RedditConnector(Connector):
     def __init__(self, name: str, settings: Settings, secrets: Mapping[str, SecretStr]) -> None:
         super().__init__(name, settings, secrets)
         self.settings: RedditSettings = settings  # type: ignore[assignment]
+        self.clock: Callable[[], datetime] = utcnow
         self._client: praw.Reddit | None = None
         self._blocked_until: datetime | None = None
 
@@ -189,7 +190,7 @@ class RedditConnector(Connector):
         data = {key: getattr(created, key, None) for key in ("id", "name", "parent_id", "link_id", "permalink", "created_utc")}
         if not data["name"]:
             raise MalformedPayload("Reddit's answer to the reply has no comment id")
-        receipt = Receipt(external_id=data["name"], sent_at=utcnow(), url=self._link(data["permalink"]), raw=data)
+        receipt = Receipt(external_id=data["name"], sent_at=self.clock(), url=self._link(data["permalink"]), raw=data)
         return self._after_reply(to, receipt)
 
     def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
@@ -252,7 +253,7 @@ class RedditConnector(Connector):
                 break
             query["before"] = listing["before"]
         if anchor is None:
-            since = utcnow() - timedelta(hours=self.settings.backfill_hours)
+            since = self.clock() - timedelta(hours=self.settings.backfill_hours)
             children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
         return children, newest
 
@@ -367,7 +368,7 @@ class RedditConnector(Connector):
         raise AssertionError("unreachable")
 
     def _gate(self) -> None:
-        if self._blocked_until is not None and utcnow() < self._blocked_until:
+        if self._blocked_until is not None and self.clock() < self._blocked_until:
             raise RateLimited(
                 f"Reddit's request budget for {self.name!r} is spent until {self._blocked_until:%H:%M:%S} UTC",
                 retry_at=self._blocked_until,
@@ -380,7 +381,7 @@ class RedditConnector(Connector):
             seconds = float(headers["x-ratelimit-reset"])
         except (KeyError, ValueError):
             return
-        now = utcnow()
+        now = self.clock()
         self.pace.observe_remaining(int(remaining), now + timedelta(seconds=seconds))
         self._blocked_until = now + timedelta(seconds=max(1.0, seconds)) if remaining <= 0 else None
 
@@ -401,7 +402,7 @@ class RedditConnector(Connector):
             ) from err
         except prawcore.TooManyRequests as err:
             wait = _seconds(err.retry_after) or 60.0
-            raise RateLimited(f"{account}: Reddit answered 429 Too Many Requests", retry_at=utcnow() + timedelta(seconds=wait)) from err
+            raise RateLimited(f"{account}: Reddit answered 429 Too Many Requests", retry_at=self.clock() + timedelta(seconds=wait)) from err
         except (prawcore.InvalidToken, prawcore.InsufficientScope) as err:
             raise AuthError(f"{account}: the token is not accepted for {action} ({type(err).__name__}); check the app's scopes") from err
         except prawcore.Forbidden as err:
@@ -431,7 +432,7 @@ class RedditConnector(Connector):
             if item.error_type == "RATELIMIT":
                 match = _WAIT.search(item.message or "")
                 seconds = 60.0 if match is None else int(match[1]) * {"millisecond": 0.001, "second": 1, "minute": 60}[match[2]]
-                retry_at = utcnow() + timedelta(seconds=max(seconds, 1.0))
+                retry_at = self.clock() + timedelta(seconds=max(seconds, 1.0))
                 self.pace.block_until(retry_at)
                 return RateLimited(f"Reddit says the account is commenting too fast: {item.message}", retry_at=retry_at)
             if item.error_type == "TOO_LONG":

@@ -95,6 +95,7 @@ class FakeReddit:
         self.window = window
         self.clock = clock
         self.echo_own_replies = echo_own_replies
+        self.comment_delay = 0.0  # seconds the answer to POST /api/comment/ takes, after the comment exists
         self.inbox: list[dict[str, Any]] = []
         self.posts: list[dict[str, Any]] = []
         self.comments: dict[str, dict[str, Any]] = {}
@@ -232,17 +233,20 @@ class FakeReddit:
 
         @api.route("POST", "/api/v1/access_token")
         def access_token(request: Request, _: re.Match[str]) -> Response:
+            # prawcore asks for "Connection: close" here; saying it back keeps the client from
+            # reusing a socket the server is about to close.
+            close = {"connection": "close"}
             expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != f"Basic {expected}":
-                return Response(401, {"message": "Unauthorized", "error": 401})
+                return Response(401, {"message": "Unauthorized", "error": 401}, headers=close)
             form = request.form
             if form.get("grant_type") != "password" or form.get("username") != USERNAME or form.get("password") != self.password:
-                return Response(200, fixture("error_invalid_grant"))
+                return Response(200, fixture("error_invalid_grant"), headers=close)
             with self._lock:
                 self.tokens_issued += 1
                 token = f"fake-access-token-{self.tokens_issued}"
                 self.tokens.add(token)
-            return Response(200, {**fixture("access_token"), "access_token": token})
+            return Response(200, {**fixture("access_token"), "access_token": token}, headers=close)
 
         def me(request: Request, _: re.Match[str]) -> Response:
             return Response(200, {**fixture("me"), "name": USERNAME})
@@ -286,7 +290,7 @@ class FakeReddit:
                     self.comments[created["name"]] = created
             answer = fixture("comment_created")
             answer["json"]["data"]["things"][0]["data"] = created
-            return Response(200, answer)
+            return Response(200, answer, delay=self.comment_delay)
 
         def read_message(request: Request, _: re.Match[str]) -> Response:
             names = set(request.form.get("id", "").split(","))
