@@ -13,6 +13,10 @@ first page of the last poll, plus the posts read this calendar month (UTC) for t
 budget. The first poll (no cursor) reads only the newest page of mentions from the last
 ``backfill_hours``, so connecting an account does not flood the queue with old conversations.
 
+With ``monthly_read_budget`` set (X's plans cap posts read per month), reads are spent on
+schedule (see :class:`_Budget`): the poll interval stretches so the month's budget lasts, and
+when traffic outruns the budget the newest mentions are read first and a warning is logged.
+
 Retweets carry no new words: a retweet by someone else is dropped (its original is, or was, in
 the mentions), a retweet by us is kept as ``from_us``. Our own posts are ``from_us``.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +56,10 @@ from connectors.base import (
 
 __all__ = ["XConnector", "XSettings", "measure"]
 
+log = logging.getLogger(__name__)
+
 X_API = "https://api.twitter.com"
+DAY = timedelta(days=1)
 MAX_LENGTH = 280
 MENTIONS_REACH = 800  # X serves at most the 800 newest mentions, however we page
 SEARCH_PAGES = 5  # find_reply looks at up to 500 of our posts in the conversation
@@ -111,6 +119,37 @@ class _Cursor:
         return json.dumps({"since_id": self.since_id, "month": self.month, "read": self.read})
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """X's monthly cap on posts read, spent on schedule within the calendar month (UTC).
+
+    By time ``t`` we may have read ``share(t) = budget × (t − month_start + 1 day) / (month_length
+    + 1 day)`` posts: about a day's worth up front for bursts, then an even rate reaching the whole
+    budget as the month ends; what is not used carries over within the month. A poll reads at most what is left of the share (newest first), and the
+    account is not polled again before the share allows one more post.
+    """
+
+    budget: int
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, budget: int | None, now: datetime) -> _Budget | None:
+        if budget is None:
+            return None
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return cls(budget, start, (start + timedelta(days=32)).replace(day=1))
+
+    def allowance(self, read: int, now: datetime) -> int:
+        share = self.budget * min(1.0, (now - self.start + DAY) / (self.end - self.start + DAY))
+        return max(0, int(share) - read)
+
+    def next_read(self, read: int) -> datetime:
+        if read >= self.budget:
+            return self.end
+        return self.start + (self.end - self.start + DAY) * ((read + 1) / self.budget) - DAY
+
+
 class XConnector(Connector):
     """One X account: its mentions are the inbox, replies go into the same conversation.
 
@@ -162,10 +201,14 @@ class XConnector(Connector):
         else:
             params["start_time"] = now - timedelta(hours=self.settings.backfill_hours)
         max_pages = -(-MENTIONS_REACH // self.settings.page_size) if state.since_id is not None else 1
+        budget = _Budget.of(self.settings.monthly_read_budget, now)
+        allowance = budget.allowance(state.read, now) if budget else None
         tweets: dict[str, Mapping[str, Any]] = {}
         users: dict[str, Mapping[str, Any]] = {}
         newest: str | None = None
         for page in range(max_pages):
+            if allowance is not None:
+                params["max_results"] = min(self.settings.page_size, max(5, allowance - len(tweets)))
             response = self._request(
                 "reading mentions", self.client.get_users_mentions, id=me_id, user_auth=self._read_user_auth, **params
             )
@@ -179,13 +222,21 @@ class XConnector(Connector):
             token = meta.get("next_token")
             if not token:
                 break
+            if allowance is not None and len(tweets) >= allowance:
+                log.warning(
+                    "account %r: the monthly read budget of %d posts is spent for now; older mentions since the "
+                    "last poll are skipped (raise monthly_read_budget if your X plan allows)",
+                    self.name, self.settings.monthly_read_budget,
+                )
+                break
             params["pagination_token"] = token
         messages = [m for m in (self._message(t, users, me_id) for t in tweets.values()) if m is not None]
         messages.sort(key=lambda m: int(m.external_id))
         state.read += len(tweets)
         if newest is not None:
             state.since_id = newest
-        self._spend_budget(state, now)
+        if budget is not None and (ready := budget.next_read(state.read)) > now:
+            self.pace.block_until(ready)
         return messages, state.dump()
 
     def reply(self, to: InboundMessage, text: str) -> Receipt:
@@ -358,18 +409,6 @@ class XConnector(Connector):
         reset_at = _from_epoch(_header_int(response, "x-rate-limit-reset"))
         self.pace.observe_remaining(remaining, reset_at)
         self._access_level = response.headers.get("x-access-level", self._access_level)
-
-    def _spend_budget(self, state: _Cursor, now: datetime) -> None:
-        """Keep reads on schedule: after reading ``read`` of ``budget`` posts this month, wait
-        until that share of the month has passed (``month_start + month × read / budget``)."""
-        budget = self.settings.monthly_read_budget
-        if budget is None:
-            return
-        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
-        ready = start + (end - start) * min(1.0, state.read / budget)
-        if ready > now:
-            self.pace.block_until(ready)
 
     # -- translation --------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class FakeX:
         self.windows = {key: Window(value) for key, value in {**DEFAULT_LIMITS, **(limits or {})}.items()}
         self.served: dict[str, dict[int, int]] = {key: {} for key in self.windows}
         self.throttled: list[str] = []
+        self.faults: list[tuple[Callable[[Request], bool], Response]] = []
         self._last_id = 0
         self._lock = threading.RLock()
         self.add_user(*brand)
@@ -174,6 +175,11 @@ class FakeX:
             self.mentioned[tweet_id] = mentioned
             return tweet
 
+    def fail_once(self, when: Callable[[Request], bool], response: Response) -> None:
+        """Answer the first API request matching ``when`` with ``response`` (after auth)."""
+        with self._lock:
+            self.faults.append((when, response))
+
     def delete(self, tweet_id: str) -> None:
         self.deleted.add(tweet_id)
 
@@ -213,6 +219,11 @@ class FakeX:
             if user_context and kind == "app":
                 return Response(403, recorded("unsupported_authentication"))
             extra = {"x-access-level": self.access_level} if kind == "oauth1" else {}
+            with self._lock:
+                for fault in self.faults:
+                    if fault[0](request):
+                        self.faults.remove(fault)
+                        return fault[1]
             with self._lock:
                 window = self.windows[key]
                 now = int(self.clock().timestamp())
