@@ -238,23 +238,24 @@ class RedditConnector(Connector):
 
     def _fetch_new(self, path: str, params: Mapping[str, Any], anchor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Children newer than ``anchor`` (newest page only on the first poll), and the new anchor."""
-        query: dict[str, Any] = {**params, "limit": self.settings.page_size}
-        if anchor:
-            query["before"] = anchor
-        children: list[dict[str, Any]] = []
-        newest = anchor
-        while True:
-            listing = self._get("poll", path, query)
-            page = listing["children"]
-            if page:
-                newest = page[0]["data"]["name"]
-                children.extend(page)
-            if anchor is None or not page or not listing.get("before"):
-                break
-            query["before"] = listing["before"]
-        if anchor is None:
-            since = self.clock() - timedelta(hours=self.settings.backfill_hours)
-            children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
+        with self._translate("poll"):
+            query: dict[str, Any] = {**params, "limit": self.settings.page_size}
+            if anchor:
+                query["before"] = anchor
+            children: list[dict[str, Any]] = []
+            newest = anchor
+            while True:
+                listing = self._get("poll", path, query)
+                page = listing["children"]
+                if page:
+                    newest = page[0]["data"]["name"]
+                    children.extend(page)
+                if anchor is None or not page or not listing.get("before"):
+                    break
+                query["before"] = listing["before"]
+            if anchor is None:
+                since = self.clock() - timedelta(hours=self.settings.backfill_hours)
+                children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
         return children, newest
 
     def _get(self, action: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
