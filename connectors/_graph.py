@@ -23,9 +23,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from pydantic import Field, field_validator
-
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from connectors.base import (
     AuthError,
@@ -63,7 +61,9 @@ class _MaskTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(self._TOKEN.sub(r"\1***", str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args)
+            record.args = tuple(
+                self._TOKEN.sub(r"\1***", str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args
+            )
         record.msg = self._TOKEN.sub(r"\1***", str(record.msg))
         return True
 
@@ -176,7 +176,9 @@ class Graph:
         except httpx.TimeoutException as err:
             raise TransientError(f"account {self._account!r}: Graph did not answer {where} in time") from err
         except httpx.TransportError as err:
-            raise TransientError(f"account {self._account!r}: cannot reach Graph for {where}: {type(err).__name__}") from err
+            raise TransientError(
+                f"account {self._account!r}: cannot reach Graph for {where}: {type(err).__name__}"
+            ) from err
         log.debug("%s -> %s", where, response.status_code)
         return self._read(response, where)
 
@@ -190,7 +192,8 @@ class Graph:
                     f"account {self._account!r}: Graph failed {where} with HTTP {response.status_code}"
                 ) from err
             raise MalformedPayload(
-                f"account {self._account!r}: Graph answered {where} (HTTP {response.status_code}) with a body that is not JSON"
+                f"account {self._account!r}: Graph answered {where} (HTTP {response.status_code}) "
+                "with a body that is not JSON"
             ) from err
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             raise self._error(body["error"], where, response.status_code, regain_at)
@@ -284,7 +287,9 @@ def _json_header(headers: httpx.Headers, name: str) -> Any:
 
 
 def _highest(meter: Mapping[str, Any]) -> float:
-    values = [float(meter[k]) for k in ("call_count", "total_cputime", "total_time") if isinstance(meter.get(k), int | float)]
+    values = [
+        float(meter[k]) for k in ("call_count", "total_cputime", "total_time") if isinstance(meter.get(k), int | float)
+    ]
     return max(values, default=0.0)
 
 
@@ -351,7 +356,9 @@ class GraphConnector(Connector):
         try:
             state = json.loads(cursor)
         except ValueError:
-            log.warning("account %r: unreadable cursor ignored; reading the last %s hours again", self.name, self._lookback())
+            log.warning(
+                "account %r: unreadable cursor ignored; reading the last %s hours again", self.name, self._lookback()
+            )
             return {}
         return state if isinstance(state, dict) else {}
 
@@ -375,7 +382,9 @@ class GraphConnector(Connector):
         if not isinstance(info, dict):
             raise MalformedPayload(f"account {self.name!r}: Graph answered debug_token without 'data'")
         if info.get("is_valid") is False:
-            raise AuthError(f"account {self.name!r}: Graph says the Page token is no longer valid: renew the Page token")
+            raise AuthError(
+                f"account {self.name!r}: Graph says the Page token is no longer valid: renew the Page token"
+            )
         granted = {str(s) for s in info.get("scopes") or []}
         missing = [p for p in self.required_permissions if p not in granted]
         if missing:

@@ -87,7 +87,9 @@ class FacebookConnector(GraphConnector):
                     return None
                 ours = (comment.get("from") or {}).get("id") == self.settings.page_id
                 if ours and (comment.get("message") or "").strip() == text.strip():
-                    return Receipt(external_id=str(comment["id"]), sent_at=created, url=comment.get("permalink_url"), raw=comment)
+                    return Receipt(
+                        external_id=str(comment["id"]), sent_at=created, url=comment.get("permalink_url"), raw=comment
+                    )
         return None
 
     def verify(self) -> str:
@@ -125,7 +127,8 @@ class FacebookConnector(GraphConnector):
     def _message(self, comment: Mapping[str, Any], post: Mapping[str, Any], created: Any) -> InboundMessage:
         if "id" not in comment:
             raise MalformedPayload(
-                f"account {self.name!r}: a comment came without its id; the token's user needs the MODERATE task on the Page"
+                f"account {self.name!r}: a comment came without its id; "
+                "the token's user needs the MODERATE task on the Page"
             )
         author = comment.get("from") or {}
         parent = (comment.get("parent") or {}).get("id")

@@ -48,8 +48,15 @@ ALL_SCOPES = [
 ]
 
 
-def graph_error(code: int, message: str, *, subcode: int | None = None, status: int = 400, kind: str = "OAuthException",
-                headers: dict[str, str] | None = None) -> Response:
+def graph_error(
+    code: int,
+    message: str,
+    *,
+    subcode: int | None = None,
+    status: int = 400,
+    kind: str = "OAuthException",
+    headers: dict[str, str] | None = None,
+) -> Response:
     """An error answer as Graph sends it."""
     error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
     if subcode is not None:
@@ -117,15 +124,26 @@ class FakeGraph(FakeAPI):
             self.posts.insert(0, {"id": post_id, "message": message, "created": created, "updated": created})
             return post_id
 
-    def add_comment(self, post_id: str, message: str, *, author: tuple[str, str] = ("5551", "Ana Customer"),
-                    parent: str | None = None, at: datetime | None = None) -> str:
+    def add_comment(
+        self,
+        post_id: str,
+        message: str,
+        *,
+        author: tuple[str, str] = ("5551", "Ana Customer"),
+        parent: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
         with self._state:
             post = self._post(post_id)
             comment_id = f"{post_id.split('_')[-1]}_{next(self._ids)}"
             created = at or self.clock()
             self.comments[comment_id] = {
-                "id": comment_id, "post_id": post_id, "parent": parent, "message": message,
-                "from": {"id": author[0], "name": author[1]}, "created": created,
+                "id": comment_id,
+                "post_id": post_id,
+                "parent": parent,
+                "message": message,
+                "from": {"id": author[0], "name": author[1]},
+                "created": created,
             }
             post["updated"] = max(post["updated"], created)
             return comment_id
@@ -148,15 +166,28 @@ class FakeGraph(FakeAPI):
             self.media.insert(0, {"id": media_id, "caption": caption, "created": at or self.clock()})
             return media_id
 
-    def add_ig_comment(self, media_id: str, text: str, *, username: str = "ana.customer", user_id: str = "9001",
-                       parent: str | None = None, at: datetime | None = None) -> str:
+    def add_ig_comment(
+        self,
+        media_id: str,
+        text: str,
+        *,
+        username: str = "ana.customer",
+        user_id: str = "9001",
+        parent: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
         with self._state:
             if not any(m["id"] == media_id for m in self.media):
                 raise KeyError(media_id)
             comment_id = f"1780{next(self._ids):07d}"
             self.ig_comments[comment_id] = {
-                "id": comment_id, "media_id": media_id, "parent": parent, "text": text,
-                "username": username, "from_id": user_id, "created": at or self.clock(),
+                "id": comment_id,
+                "media_id": media_id,
+                "parent": parent,
+                "text": text,
+                "username": username,
+                "from_id": user_id,
+                "created": at or self.clock(),
             }
             return comment_id
 
@@ -164,10 +195,19 @@ class FakeGraph(FakeAPI):
         """Put both usage meters at ``percent`` on every answer from now on."""
         self.usage = {
             "x-app-usage": json.dumps({"call_count": percent, "total_cputime": 5, "total_time": 5}),
-            "x-business-use-case-usage": json.dumps({self.page_id: [{
-                "type": "pages", "call_count": percent, "total_cputime": 4, "total_time": 4,
-                "estimated_time_to_regain_access": regain_minutes,
-            }]}),
+            "x-business-use-case-usage": json.dumps(
+                {
+                    self.page_id: [
+                        {
+                            "type": "pages",
+                            "call_count": percent,
+                            "total_cputime": 4,
+                            "total_time": 4,
+                            "estimated_time_to_regain_access": regain_minutes,
+                        }
+                    ]
+                }
+            ),
         }
 
     def replies_posted(self) -> list[Request]:
@@ -194,6 +234,7 @@ class FakeGraph(FakeAPI):
 
     def _graph(self, method: str, path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Register a Graph route: token checked, usage headers added."""
+
         def register(handler: Callable[..., Response]) -> Callable[..., Response]:
             def wrapped(request: Request, match: re.Match[str]) -> Response:
                 if not self._authorised(request):
@@ -203,16 +244,25 @@ class FakeGraph(FakeAPI):
                         response = handler(request, match)
                 response.headers = {**self.usage, **response.headers}
                 return response
+
             self.route(method, V + path)(wrapped)
             return handler
+
         return register
 
-    def _page(self, request: Request, path: str, rows: list[dict[str, Any]], *, limit: int | None = None,
-              query: dict[str, str] | None = None) -> dict[str, Any]:
+    def _page(
+        self,
+        request: Request,
+        path: str,
+        rows: list[dict[str, Any]],
+        *,
+        limit: int | None = None,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """A Graph list page over ``rows`` with cursor paging; ``next`` repeats the query with ``after``."""
         size = limit or int(request.params.get("limit") or 25)
         start = _decode(request.params.get("after")) if query is None else 0
-        chunk = rows[start:start + size]
+        chunk = rows[start : start + size]
         body: dict[str, Any] = {"data": chunk}
         if chunk:
             body["paging"] = {"cursors": {"before": _encode(start), "after": _encode(start + len(chunk))}}
@@ -223,24 +273,37 @@ class FakeGraph(FakeAPI):
         return body
 
     def _fb_comment(self, comment: dict[str, Any]) -> dict[str, Any]:
-        out = {"id": comment["id"], "message": comment["message"], "from": comment["from"],
-               "created_time": _stamp(comment["created"]),
-               "permalink_url": f"https://www.facebook.com/{comment['post_id']}?comment_id={comment['id']}"}
+        out = {
+            "id": comment["id"],
+            "message": comment["message"],
+            "from": comment["from"],
+            "created_time": _stamp(comment["created"]),
+            "permalink_url": f"https://www.facebook.com/{comment['post_id']}?comment_id={comment['id']}",
+        }
         if comment["parent"]:
             out["parent"] = {"id": comment["parent"]}
         return out
 
     def _ig_comment(self, comment: dict[str, Any]) -> dict[str, Any]:
-        out = {"id": comment["id"], "text": comment["text"], "timestamp": _stamp(comment["created"]),
-               "username": comment["username"], "from": {"id": comment["from_id"], "username": comment["username"]}}
+        out = {
+            "id": comment["id"],
+            "text": comment["text"],
+            "timestamp": _stamp(comment["created"]),
+            "username": comment["username"],
+            "from": {"id": comment["from_id"], "username": comment["username"]},
+        }
         if comment["parent"]:
             out["parent_id"] = comment["parent"]
         return out
 
     def _gone(self, object_id: str, verb: str = "get") -> Response:
-        return graph_error(100, f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be "
-                                "loaded due to missing permissions, or does not support this operation.",
-                           subcode=33, kind="GraphMethodException")
+        return graph_error(
+            100,
+            f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation.",
+            subcode=33,
+            kind="GraphMethodException",
+        )
 
     def _routes_for_graph(self) -> None:
         @self._graph("GET", "/me")
@@ -249,23 +312,40 @@ class FakeGraph(FakeAPI):
 
         @self._graph("GET", "/debug_token")
         def debug_token(request: Request, match: re.Match[str]) -> Response:
-            return Response(200, {"data": {
-                "app_id": "123456789", "type": "PAGE", "application": "socialcare", "is_valid": True,
-                "profile_id": self.page_id, "scopes": self.scopes,
-                "expires_at": 0, "data_access_expires_at": int((self.clock() + timedelta(days=90)).timestamp()),
-            }})
+            return Response(
+                200,
+                {
+                    "data": {
+                        "app_id": "123456789",
+                        "type": "PAGE",
+                        "application": "socialcare",
+                        "is_valid": True,
+                        "profile_id": self.page_id,
+                        "scopes": self.scopes,
+                        "expires_at": 0,
+                        "data_access_expires_at": int((self.clock() + timedelta(days=90)).timestamp()),
+                    }
+                },
+            )
 
         @self._graph("GET", r"/(?P<page>\d+)/(?:published_posts|feed)")
         def posts(request: Request, match: re.Match[str]) -> Response:
             fields = request.params.get("fields", "")
             rows = []
             for post in self.posts:
-                row = {"id": post["id"], "message": post["message"], "created_time": _stamp(post["created"]),
-                       "updated_time": _stamp(post["updated"]),
-                       "permalink_url": f"https://www.facebook.com/{post['id']}"}
+                row = {
+                    "id": post["id"],
+                    "message": post["message"],
+                    "created_time": _stamp(post["created"]),
+                    "updated_time": _stamp(post["updated"]),
+                    "permalink_url": f"https://www.facebook.com/{post['id']}",
+                }
                 if "comments" in fields:
                     total = sum(1 for c in self.comments.values() if c["post_id"] == post["id"])
-                    row["comments"] = {"data": [], "summary": {"order": "ranked", "total_count": total, "can_comment": True}}
+                    row["comments"] = {
+                        "data": [],
+                        "summary": {"order": "ranked", "total_count": total, "can_comment": True},
+                    }
                 rows.append(row)
             return Response(200, self._page(request, request.path, rows))
 
@@ -280,8 +360,13 @@ class FakeGraph(FakeAPI):
                 row = self._ig_comment(comment)
                 if "replies" in request.params.get("fields", ""):
                     path = f"/{request.path.split('/')[1]}/{comment['id']}/replies"
-                    row["replies"] = self._page(request, path, self._ig_replies(comment["id"]), limit=25,
-                                                query={"fields": "id,text,timestamp,username,from,parent_id"})
+                    row["replies"] = self._page(
+                        request,
+                        path,
+                        self._ig_replies(comment["id"]),
+                        limit=25,
+                        query={"fields": "id,text,timestamp,username,from,parent_id"},
+                    )
                 rows.append(row)
             return Response(200, self._page(request, request.path, rows))
 
@@ -290,13 +375,16 @@ class FakeGraph(FakeAPI):
             object_id = match["id"]
             if any(p["id"] == object_id for p in self.posts):
                 stream = request.params.get("filter") == "stream"
-                rows = [c for c in self.comments.values()
-                        if c["post_id"] == object_id and (stream or c["parent"] is None)]
+                rows = [
+                    c for c in self.comments.values() if c["post_id"] == object_id and (stream or c["parent"] is None)
+                ]
             elif object_id in self.comments:
                 rows = [c for c in self.comments.values() if c["parent"] == object_id]
             else:
                 return self._gone(object_id)
-            rows.sort(key=lambda c: (c["created"], c["id"]), reverse=request.params.get("order") == "reverse_chronological")
+            rows.sort(
+                key=lambda c: (c["created"], c["id"]), reverse=request.params.get("order") == "reverse_chronological"
+            )
             return Response(200, self._page(request, request.path, [self._fb_comment(c) for c in rows]))
 
         @self._graph("POST", r"/(?P<id>[\w]+)/comments")
@@ -310,8 +398,12 @@ class FakeGraph(FakeAPI):
             comment_id = f"{target['post_id'].split('_')[-1]}_{next(self._ids)}"
             created = self.clock()
             self.comments[comment_id] = {
-                "id": comment_id, "post_id": target["post_id"], "parent": target["parent"] or target["id"],
-                "message": text, "from": {"id": self.page_id, "name": self.page_name}, "created": created,
+                "id": comment_id,
+                "post_id": target["post_id"],
+                "parent": target["parent"] or target["id"],
+                "message": text,
+                "from": {"id": self.page_id, "name": self.page_name},
+                "created": created,
             }
             post = self._post(target["post_id"])
             post["updated"] = max(post["updated"], created)
@@ -324,12 +416,20 @@ class FakeGraph(FakeAPI):
             ordered = sorted(self.conversations.values(), key=lambda c: c["messages"][0]["created"], reverse=True)
             rows = []
             for conversation in ordered:
-                row = {"id": conversation["id"], "updated_time": _stamp(conversation["messages"][0]["created"]),
-                       "link": f"/{self.page_name}/inbox/{conversation['id']}"}
+                row = {
+                    "id": conversation["id"],
+                    "updated_time": _stamp(conversation["messages"][0]["created"]),
+                    "link": f"/{self.page_name}/inbox/{conversation['id']}",
+                }
                 if nested:
                     path = f"/{request.path.split('/')[1]}/{conversation['id']}/messages"
-                    row["messages"] = self._page(request, path, self._messages(conversation),
-                                                 limit=int(nested.group(1) or 25), query={"fields": "id,message,from,to,created_time"})
+                    row["messages"] = self._page(
+                        request,
+                        path,
+                        self._messages(conversation),
+                        limit=int(nested.group(1) or 25),
+                        query={"fields": "id,message,from,to,created_time"},
+                    )
                 rows.append(row)
             return Response(200, self._page(request, request.path, rows))
 
@@ -358,10 +458,16 @@ class FakeGraph(FakeAPI):
 
         @self._graph("GET", r"/(?P<ig>\d+)/media")
         def media(request: Request, match: re.Match[str]) -> Response:
-            rows = [{"id": m["id"], "caption": m["caption"], "timestamp": _stamp(m["created"]),
-                     "permalink": f"https://www.instagram.com/p/{m['id']}/",
-                     "comments_count": sum(1 for c in self.ig_comments.values() if c["media_id"] == m["id"])}
-                    for m in self.media]
+            rows = [
+                {
+                    "id": m["id"],
+                    "caption": m["caption"],
+                    "timestamp": _stamp(m["created"]),
+                    "permalink": f"https://www.instagram.com/p/{m['id']}/",
+                    "comments_count": sum(1 for c in self.ig_comments.values() if c["media_id"] == m["id"]),
+                }
+                for m in self.media
+            ]
             return Response(200, self._page(request, request.path, rows))
 
         @self._graph("GET", r"/(?P<id>\d+)/replies")
@@ -379,9 +485,13 @@ class FakeGraph(FakeAPI):
                 return graph_error(100, "(#100) Replies can only be made to top-level comments", kind="IGApiException")
             comment_id = f"1780{next(self._ids):07d}"
             self.ig_comments[comment_id] = {
-                "id": comment_id, "media_id": target["media_id"], "parent": target["id"],
-                "text": request.params.get("message", ""), "username": self.ig_username,
-                "from_id": self.ig_user_id, "created": self.clock(),
+                "id": comment_id,
+                "media_id": target["media_id"],
+                "parent": target["id"],
+                "text": request.params.get("message", ""),
+                "username": self.ig_username,
+                "from_id": self.ig_user_id,
+                "created": self.clock(),
             }
             return Response(200, {"id": comment_id})
 
@@ -395,12 +505,23 @@ class FakeGraph(FakeAPI):
 
     def _messages(self, conversation: dict[str, Any]) -> list[dict[str, Any]]:
         page = {"id": self.page_id, "name": self.page_name, "email": f"{self.page_id}@facebook.com"}
-        customer = {"id": conversation["psid"], "name": conversation["name"], "email": f"{conversation['psid']}@facebook.com"}
+        customer = {
+            "id": conversation["psid"],
+            "name": conversation["name"],
+            "email": f"{conversation['psid']}@facebook.com",
+        }
         rows = []
         for message in conversation["messages"]:
             from_page = message["from"]["id"] == self.page_id
-            rows.append({"id": message["id"], "message": message["message"], "created_time": _stamp(message["created"]),
-                         "from": page if from_page else customer, "to": {"data": [customer if from_page else page]}})
+            rows.append(
+                {
+                    "id": message["id"],
+                    "message": message["message"],
+                    "created_time": _stamp(message["created"]),
+                    "from": page if from_page else customer,
+                    "to": {"data": [customer if from_page else page]},
+                }
+            )
         return rows
 
     def _ig_replies(self, comment_id: str) -> list[dict[str, Any]]:
@@ -417,23 +538,32 @@ class FakeGraph(FakeAPI):
         def inject_comment(request: Request, match: re.Match[str]) -> Response:
             data = body(request)
             post_id = data.get("post_id") or (self.posts[0]["id"] if self.posts else self.add_post())
-            comment_id = self.add_comment(post_id, str(data.get("message", "")), parent=data.get("parent"),
-                                          author=(str(data.get("author_id", "5551")), str(data.get("author_name", "Ana Customer"))))
+            comment_id = self.add_comment(
+                post_id,
+                str(data.get("message", "")),
+                parent=data.get("parent"),
+                author=(str(data.get("author_id", "5551")), str(data.get("author_name", "Ana Customer"))),
+            )
             return Response(200, {"id": comment_id, "post_id": post_id})
 
         @self.route("POST", "/_fake/message")
         def inject_message(request: Request, match: re.Match[str]) -> Response:
             data = body(request)
-            message_id = self.add_message(str(data.get("psid", "7001")), str(data.get("text", "")),
-                                          name=str(data.get("name", "Ana Customer")))
+            message_id = self.add_message(
+                str(data.get("psid", "7001")), str(data.get("text", "")), name=str(data.get("name", "Ana Customer"))
+            )
             return Response(200, {"id": message_id})
 
         @self.route("POST", "/_fake/ig_comment")
         def inject_ig_comment(request: Request, match: re.Match[str]) -> Response:
             data = body(request)
             media_id = data.get("media_id") or (self.media[0]["id"] if self.media else self.add_media())
-            comment_id = self.add_ig_comment(media_id, str(data.get("text", "")), parent=data.get("parent"),
-                                             username=str(data.get("username", "ana.customer")))
+            comment_id = self.add_ig_comment(
+                media_id,
+                str(data.get("text", "")),
+                parent=data.get("parent"),
+                username=str(data.get("username", "ana.customer")),
+            )
             return Response(200, {"id": comment_id, "media_id": media_id})
 
 
@@ -447,10 +577,10 @@ def main() -> None:
     fake.add_media()
     fake.start(args.port)
     print(f"Fake Graph API on {fake.url} (page {fake.page_id}, Instagram {fake.ig_user_id}); token {args.token!r}")
-    print("Config:   graph_url = \"%s\"  page_id = \"%s\"  ig_user_id = \"%s\"" % (fake.url, fake.page_id, fake.ig_user_id))
-    print(f"Inject:   curl -X POST {fake.url}/_fake/comment -d '{{\"message\": \"My order never came\"}}'")
-    print(f"          curl -X POST {fake.url}/_fake/message -d '{{\"psid\": \"7001\", \"text\": \"Where is my refund?\"}}'")
-    print(f"          curl -X POST {fake.url}/_fake/ig_comment -d '{{\"text\": \"Still waiting...\"}}'")
+    print(f'Config:   graph_url = "{fake.url}"  page_id = "{fake.page_id}"  ig_user_id = "{fake.ig_user_id}"')
+    print(f'Inject:   curl -X POST {fake.url}/_fake/comment -d \'{{"message": "My order never came"}}\'')
+    print(f'          curl -X POST {fake.url}/_fake/message -d \'{{"psid": "7001", "text": "Where is my refund?"}}\'')
+    print(f'          curl -X POST {fake.url}/_fake/ig_comment -d \'{{"text": "Still waiting..."}}\'')
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -47,8 +47,11 @@ CHANNELS: dict[str, tuple[dict[str, str], Callable[[FakeGraph], str], Callable[[
     "messenger": (
         {"page_id": "1000"},
         _message,
-        lambda target, r: r.path == "/v25.0/1000/messages" and r.json["recipient"] == {"id": target}
-        and r.json["messaging_type"] == "RESPONSE",
+        lambda target, r: (
+            r.path == "/v25.0/1000/messages"
+            and r.json["recipient"] == {"id": target}
+            and r.json["messaging_type"] == "RESPONSE"
+        ),
     ),
     "instagram": (
         {"ig_user_id": "17841400000"},

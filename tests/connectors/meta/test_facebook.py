@@ -28,7 +28,12 @@ def test_first_poll_reads_comments_and_replies_oldest_first(graph: FakeGraph) ->
         (reply, "Still nothing today", top, top),
     ]
     first = messages[0]
-    assert (first.platform, first.author_id, first.author_handle, first.from_us) == ("facebook", "5551", "Ana Customer", False)
+    assert (first.platform, first.author_id, first.author_handle, first.from_us) == (
+        "facebook",
+        "5551",
+        "Ana Customer",
+        False,
+    )
     assert first.created_at == (start + timedelta(minutes=1)).replace(microsecond=0)
     assert cursor is not None
 
@@ -142,8 +147,13 @@ def test_a_reply_to_a_deleted_comment_is_reported_not_retried(graph: FakeGraph) 
 def test_a_comment_without_an_id_asks_for_the_moderate_task(graph: FakeGraph) -> None:
     post = graph.add_post()
     graph.add_comment(post, "hidden id")
-    graph.script("GET", rf"/v25\.0/{post}/comments", Response(200, {"data": [
-        {"message": "hidden id", "created_time": utcnow().strftime("%Y-%m-%dT%H:%M:%S+0000")}]}))
+    graph.script(
+        "GET",
+        rf"/v25\.0/{post}/comments",
+        Response(
+            200, {"data": [{"message": "hidden id", "created_time": utcnow().strftime("%Y-%m-%dT%H:%M:%S+0000")}]}
+        ),
+    )
     with pytest.raises(MalformedPayload, match="MODERATE"):
         connect(FacebookConnector, graph).poll(None)
 
@@ -173,8 +183,9 @@ def test_verify_reports_a_missing_permission(graph: FakeGraph) -> None:
 
 def test_verify_refuses_a_token_of_another_page(graph: FakeGraph) -> None:
     with pytest.raises(AuthError, match="not Page 2000"):
-        FacebookConnector.from_config("acme", {"graph_url": graph.url, "page_id": "2000"},
-                                      {"page_access_token": SecretStr(graph.token)}).verify()
+        FacebookConnector.from_config(
+            "acme", {"graph_url": graph.url, "page_id": "2000"}, {"page_access_token": SecretStr(graph.token)}
+        ).verify()
 
 
 def test_a_missing_token_is_an_auth_error_naming_the_secret(graph: FakeGraph) -> None:

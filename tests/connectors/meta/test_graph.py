@@ -60,8 +60,9 @@ def test_throttling_codes_are_rate_limits_with_a_retry_time(graph: FakeGraph, cl
 def test_a_throttled_answer_waits_as_long_as_meta_estimates(graph: FakeGraph) -> None:
     throttled = doc_shape("error_throttled.json")
     usage = json.dumps(doc_shape("business_use_case_usage.json"))
-    graph.script("GET", FIRST_CALL[FacebookConnector],
-                 Response(400, throttled, headers={"x-business-use-case-usage": usage}))
+    graph.script(
+        "GET", FIRST_CALL[FacebookConnector], Response(400, throttled, headers={"x-business-use-case-usage": usage})
+    )
     with pytest.raises(RateLimited) as caught:
         connect(FacebookConnector, graph).poll(None)
     wait = caught.value.retry_at - utcnow()
@@ -101,16 +102,23 @@ def test_an_expired_token_stops_the_account_and_says_to_renew_it(graph: FakeGrap
 
 
 def test_a_missing_permission_is_named(graph: FakeGraph) -> None:
-    graph.script("GET", FIRST_CALL[FacebookConnector], graph_error(
-        200, "(#200) Requires pages_read_engagement permission to manage the object", status=403))
+    graph.script(
+        "GET",
+        FIRST_CALL[FacebookConnector],
+        graph_error(200, "(#200) Requires pages_read_engagement permission to manage the object", status=403),
+    )
     with pytest.raises(AuthError, match="grant the pages_read_engagement permission"):
         connect(FacebookConnector, graph).poll(None)
 
 
 @pytest.mark.parametrize("cls", CONNECTORS)
 def test_server_errors_are_transient(graph: FakeGraph, cls: type) -> None:
-    graph.script("GET", FIRST_CALL[cls], Response(502, raw=b"<html>Bad Gateway</html>"),
-                 graph_error(2, "An unexpected error has occurred. Please retry your request later.", status=500))
+    graph.script(
+        "GET",
+        FIRST_CALL[cls],
+        Response(502, raw=b"<html>Bad Gateway</html>"),
+        graph_error(2, "An unexpected error has occurred. Please retry your request later.", status=500),
+    )
     connector = connect(cls, graph)
     for _ in range(2):
         with pytest.raises(TransientError):
@@ -135,7 +143,7 @@ def test_nothing_listening_is_transient() -> None:
 
 
 @pytest.mark.parametrize("cls", CONNECTORS)
-@pytest.mark.parametrize("body", [b"{\"data\": [", b"<html>ok</html>", b"{\"data\": \"none\"}"])
+@pytest.mark.parametrize("body", [b'{"data": [', b"<html>ok</html>", b'{"data": "none"}'])
 def test_an_unreadable_answer_is_malformed_and_the_cursor_is_kept(graph: FakeGraph, cls: type, body: bytes) -> None:
     connector = connect(cls, graph)
     _, cursor = connector.poll(None)
@@ -165,6 +173,7 @@ def test_the_token_travels_in_a_header_never_in_a_url(graph: FakeGraph) -> None:
 
 def test_the_token_stays_out_of_repr_and_logs(graph: FakeGraph, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="httpx")
     fb = connect(FacebookConnector, graph)
     fb.verify()
     fb.poll(None)
@@ -174,6 +183,11 @@ def test_the_token_stays_out_of_repr_and_logs(graph: FakeGraph, caplog: pytest.L
 
 
 def test_paging_next_without_cursors_drops_any_token_it_carries() -> None:
-    page = {"data": [], "paging": {"next": "https://graph.facebook.com/v25.0/1/feed?access_token=SECRET&limit=25&until=1795440000&__paging_token=enc"}}
+    page = {
+        "data": [],
+        "paging": {
+            "next": "https://graph.facebook.com/v25.0/1/feed?access_token=SECRET&limit=25&until=1795440000&__paging_token=enc"
+        },
+    }
     assert following(page) == {"limit": "25", "until": "1795440000", "__paging_token": "enc"}
     assert following({"data": [], "paging": {"cursors": {"after": "QQ"}}}) is None

@@ -23,7 +23,8 @@ def test_comments_and_replies_are_read_with_the_top_level_comment_as_thread(grap
     reply = graph.add_ig_comment(media, "Mine too", username="paul_m", parent=top, at=start + timedelta(minutes=2))
     messages, _ = connect(InstagramConnector, graph, username="acme").poll(None)
     assert [(m.external_id, m.author_handle, m.thread_id, m.parent_id, m.from_us) for m in messages] == [
-        (top, "lena.k", top, media, False), (reply, "paul_m", top, top, False)
+        (top, "lena.k", top, media, False),
+        (reply, "paul_m", top, top, False),
     ]
     assert messages[0].url == f"https://www.instagram.com/p/{media}/"
 
@@ -119,7 +120,11 @@ def test_an_over_long_reply_is_refused(graph: FakeGraph) -> None:
 
 
 def test_instagram_throttling_is_a_rate_limit(graph: FakeGraph) -> None:
-    graph.script("GET", r"/v25\.0/17841400000/media", graph_error(80002, "(#80002) There have been too many calls to this Instagram account"))
+    graph.script(
+        "GET",
+        r"/v25\.0/17841400000/media",
+        graph_error(80002, "(#80002) There have been too many calls to this Instagram account"),
+    )
     with pytest.raises(RateLimited):
         connect(InstagramConnector, graph).poll(None)
 

@@ -23,7 +23,9 @@ def test_messages_are_read_with_their_conversation_as_the_thread(graph: FakeGrap
     other = graph.add_message("7002", "Do you ship to Malta?", name="Luca", at=start + timedelta(minutes=2))
     messages, _ = connect(MessengerConnector, graph).poll(None)
     assert [(m.external_id, m.author_id, m.author_handle, m.from_us) for m in messages] == [
-        (first, "7001", "Ana", False), (second, "7001", "Ana", False), (other, "7002", "Luca", False)
+        (first, "7001", "Ana", False),
+        (second, "7001", "Ana", False),
+        (other, "7002", "Luca", False),
     ]
     assert messages[0].thread_id == messages[1].thread_id != messages[2].thread_id
     assert not MessengerConnector.capabilities.public
@@ -77,7 +79,11 @@ def test_the_reply_uses_the_send_api_and_its_echo_is_ours(graph: FakeGraph) -> N
     receipt = messenger.reply(message, "It left our bank today.")
     [sent] = graph.replies_posted()
     assert sent.path == "/v25.0/1000/messages"
-    assert sent.json == {"recipient": {"id": "7001"}, "messaging_type": "RESPONSE", "message": {"text": "It left our bank today."}}
+    assert sent.json == {
+        "recipient": {"id": "7001"},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "It left our bank today."},
+    }
     echo, _ = messenger.poll(cursor)
     assert [(m.external_id, m.from_us, m.thread_id) for m in echo] == [(receipt.external_id, True, message.thread_id)]
 
@@ -96,8 +102,11 @@ def test_a_window_graph_reports_closed_is_a_refusal(graph: FakeGraph) -> None:
     graph.add_message("7001", "hello")
     messenger = connect(MessengerConnector, graph)
     [message], _ = messenger.poll(None)
-    graph.script("POST", r"/v25\.0/1000/messages",
-                 graph_error(10, "(#10) This message is sent outside of allowed window.", subcode=2018278, status=403))
+    graph.script(
+        "POST",
+        r"/v25\.0/1000/messages",
+        graph_error(10, "(#10) This message is sent outside of allowed window.", subcode=2018278, status=403),
+    )
     with pytest.raises(ReplyRefused, match="window has closed"):
         messenger.reply(message, "Hi")
 
@@ -135,7 +144,10 @@ def test_reads_the_documented_conversation_payload_verbatim(graph: FakeGraph) ->
     messages, _ = connect(MessengerConnector, graph, lookback_hours=24 * 90).poll(None)
     [message] = messages
     assert (message.thread_id, message.author_id, message.author_name) == (
-        "t_10161234567890123", "24681357902468135", "Jonas Weber")
+        "t_10161234567890123",
+        "24681357902468135",
+        "Jonas Weber",
+    )
     assert message.text == "Hallo, wo bleibt meine Rückerstattung?"
 
 
