@@ -163,9 +163,6 @@ class Graph:
                 return
             query = {**dict(params), **after}
 
-    def close(self) -> None:
-        self._http.close()
-
     def _call(
         self, method: str, path: str, *, params: dict[str, Any], form: Mapping[str, str] | None = None, body: Any = None
     ) -> dict[str, Any]:
@@ -344,11 +341,6 @@ class GraphConnector(Connector):
         if self._graph is None:
             self._graph = Graph(make_http(self.settings, self.secret("page_access_token")), self.pace, self.name)
         return self._graph
-
-    def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()
-            self._graph = None
 
     def _load_cursor(self, cursor: str | None) -> dict[str, Any]:
         if cursor is None:

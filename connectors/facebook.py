@@ -63,9 +63,9 @@ class FacebookConnector(GraphConnector):
         for post in items(page, where):
             post_id = str(post.get("id"))
             summary = (post.get("comments") or {}).get("summary") or {}
-            count = int(summary.get("total_count") or 0)
+            count = summary.get("total_count")
             marks[post_id] = [post.get("updated_time"), count]
-            if count and known.get(post_id) != marks[post_id]:
+            if count != 0 and known.get(post_id) != marks[post_id]:
                 found.extend(self._new_comments(post, seen))
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "posts": marks})

@@ -193,3 +193,12 @@ def test_a_missing_token_is_an_auth_error_naming_the_secret(graph: FakeGraph) ->
     with pytest.raises(AuthError, match="page_access_token"):
         fb.poll(None)
     assert graph.requests == []
+
+
+def test_a_post_listed_without_its_comment_count_is_still_read(graph: FakeGraph) -> None:
+    post = graph.add_post()
+    comment = graph.add_comment(post, "Is the store open?")
+    stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    graph.script("GET", r"/v25\.0/1000/published_posts", Response(200, {"data": [{"id": post, "updated_time": stamp}]}))
+    messages, _ = connect(FacebookConnector, graph).poll(None)
+    assert [m.external_id for m in messages] == [comment]
