@@ -65,6 +65,8 @@ MENTIONS_REACH = 800  # X serves at most the 800 newest mentions, however we pag
 SEARCH_PAGES = 5  # find_reply looks at up to 500 of our posts in the conversation
 TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "lang", "referenced_tweets"]
 USER_FIELDS = ["name", "username"]
+OAUTH1_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+OAUTH2_SECRETS = ("bearer_token",)
 # Problem types and reasons X uses when the app or token lacks a permission (fixable by a person).
 PERMISSION_PROBLEMS = ("client-forbidden", "oauth1-permissions", "unsupported-authentication", "client-not-enrolled")
 
@@ -163,13 +165,7 @@ class XConnector(Connector):
     platform: ClassVar[str] = "x"
     capabilities: ClassVar[Capabilities] = Capabilities(max_reply_length=MAX_LENGTH, public=True)
     settings_model: ClassVar[type[Settings]] = XSettings
-    secrets: ClassVar[tuple[str, ...]] = (
-        "bearer_token",
-        "consumer_key",
-        "consumer_secret",
-        "access_token",
-        "access_token_secret",
-    )
+    secrets: ClassVar[tuple[str, ...]] = ("bearer_token", *OAUTH1_SECRETS)
 
     settings: XSettings
 
@@ -177,6 +173,9 @@ class XConnector(Connector):
         if not isinstance(settings, XSettings):
             raise TypeError(f"XConnector needs XSettings, got {type(settings).__name__}")
         super().__init__(name, settings, secrets)
+        # The class lists every secret the core may resolve; this account needs only its auth
+        # mode's (``socialcare doctor`` reports the missing ones by name).
+        self.secrets = OAUTH2_SECRETS if settings.auth == "oauth2" else OAUTH1_SECRETS  # type: ignore[misc]
         self.clock: Callable[[], datetime] = utcnow
         self.pace = Pace(clock=lambda: self.clock())
         self._client: tweepy.Client | None = None

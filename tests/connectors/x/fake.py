@@ -377,14 +377,30 @@ def main(argv: list[str] | None = None) -> None:
     creds = fake.credentials
     print(f"fake X API v2 on {fake.url} as @{fake.brand['username']} (id {fake.me})", flush=True)
     print(f"""
-config:   [accounts.brand_x]  platform = "x"  api_url = "{fake.url}"
-secrets:  SOCIALCARE_BRAND_X_CONSUMER_KEY={creds.consumer_key}
-          SOCIALCARE_BRAND_X_CONSUMER_SECRET={creds.consumer_secret}
-          SOCIALCARE_BRAND_X_ACCESS_TOKEN={creds.access_token}
-          SOCIALCARE_BRAND_X_ACCESS_TOKEN_SECRET={creds.access_token_secret}
-          (or auth = "oauth2" with SOCIALCARE_BRAND_X_BEARER_TOKEN={creds.user_token})
-mention:  curl -X POST {fake.url}/_fake/mention -d '{json.dumps({"username": "alice", "text": "@brand my order is late"})}'
-posts:    curl {fake.url}/_fake/tweets
+Add to your socialcare.toml:
+
+    [accounts.brand_x]
+    platform = "x"
+    poll_interval = "10s"
+    api_url = "{fake.url}"
+
+and set its secrets:
+
+    export SOCIALCARE_BRAND_X_CONSUMER_KEY={creds.consumer_key}
+    export SOCIALCARE_BRAND_X_CONSUMER_SECRET={creds.consumer_secret}
+    export SOCIALCARE_BRAND_X_ACCESS_TOKEN={creds.access_token}
+    export SOCIALCARE_BRAND_X_ACCESS_TOKEN_SECRET={creds.access_token_secret}
+
+(or auth = "oauth2" and SOCIALCARE_BRAND_X_BEARER_TOKEN={creds.user_token}).
+
+A customer mentions the brand:
+
+    curl -X POST {fake.url}/_fake/mention -d '{json.dumps({"username": "alice", "text": "@brand my order is late"})}'
+
+Everything posted so far, replies included:
+
+    curl {fake.url}/_fake/tweets
+
 Ctrl-C stops it.""", flush=True)
     try:
         threading.Event().wait()
