@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 import praw
 import prawcore
+import requests
 from praw.exceptions import PRAWException, RedditAPIException
 from prawcore.const import ACCESS_TOKEN_PATH
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -177,11 +178,11 @@ class RedditConnector(Connector):
 
         try:
             created = self._call("reply", post)
-        except TransientError as err:
+        except TransientError:
             # The POST may have reached Reddit before the answer was lost: look before reporting.
             if (found := self._find_quietly(to, text)) is not None:
                 return self._after_reply(to, found)
-            raise err
+            raise
         if created is None:  # Reddit posted it but returned nothing (quarantined subreddits)
             found = self.find_reply(to, text)
             if found is None:
@@ -463,9 +464,10 @@ class _Requestor(prawcore.Requestor):
         super().__init__(*args, **kwargs)
         self._observe = observe
 
-    def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+        url = str(args[1])  # prawcore calls request(method, url, ...)
         try:
-            response = super().request(method, url, *args, timeout=self.timeout, **kwargs)
+            response = super().request(*args, timeout=self.timeout, **kwargs)
         except prawcore.RequestException as err:
             name = type(err.original_exception).__name__
             raise TransientError(f"Reddit did not answer in time or could not be reached ({name}); will retry") from err

@@ -8,7 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import InboundMessage, PermanentError, RateLimited, ReplyRefused, TransientError
+from connectors.base import (
+    InboundMessage,
+    PermanentError,
+    RateLimited,
+    ReplyRefused,
+    TransientError,
+)
 from connectors.reddit import RedditConnector
 from tests.fakes.http import Response
 
