@@ -1,0 +1,37 @@
+"""Sentiment, intent and language of customer messages, behind one :class:`Classifier` contract.
+
+``load(name, **options)`` builds a backend from the ``[sentiment]`` config table: ``backend`` is
+the name, every other key an option (``model``, ``batch_size``, ``device``). A backend that cannot
+load raises :class:`BackendUnavailable` with what to do; it is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .base import BackendUnavailable, Classifier, Intent, Label, Verdict
+
+__all__ = ["BACKENDS", "BackendUnavailable", "Classifier", "Intent", "Label", "Verdict", "load"]
+
+log = logging.getLogger("socialcare.sentiment")
+BACKENDS = ("offline",)
+
+
+def load(name: str = "offline", **options: Any) -> Classifier:
+    """Build the named backend; log its name, version and source once it is ready."""
+    if name == "offline":
+        from .offline import OfflineClassifier
+
+        classifier: Classifier = _build(OfflineClassifier, name, options)
+    else:
+        raise BackendUnavailable(f"unknown sentiment backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    log.info("sentiment backend %s %s loaded from %s", classifier.name, classifier.version, classifier.source)
+    return classifier
+
+
+def _build(factory: Any, name: str, options: dict[str, Any]) -> Classifier:
+    try:
+        return factory(**options)
+    except TypeError as err:
+        raise BackendUnavailable(f"bad option for sentiment backend {name!r}: {err}") from err

@@ -1,0 +1,116 @@
+"""Hand-written cue words (``lexicon.json``) turned into a few dense features per text.
+
+Twitter sentiment corpora are small; a lexicon carries prior knowledge no 2,000-tweet split can
+teach, and negation scope ("non è buono", "nicht gut") is something bag-of-n-grams only half
+sees. The trained model decides how much each cue is worth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["LEXICON_FEATURES", "Lexicon", "lexicon"]
+
+LEXICON_FEATURES = (
+    "positive",
+    "negative",
+    "negated_positive",
+    "negated_negative",
+    "intense_positive",
+    "intense_negative",
+    "emoji_positive",
+    "emoji_negative",
+    "exclamations",
+    "questions",
+)
+NEGATION_SCOPE = 3
+"""Tokens after a negator whose polarity flips: "not at all good", "non è per niente buono"."""
+
+
+class _WordSet:
+    """Exact words plus ``stem*`` prefixes, matched in O(number of distinct stem lengths)."""
+
+    def __init__(self, entries: list[str]) -> None:
+        self.exact = {e for e in entries if not e.endswith("*")}
+        self.prefixes: dict[int, set[str]] = {}
+        for entry in entries:
+            if entry.endswith("*"):
+                stem = entry[:-1]
+                self.prefixes.setdefault(len(stem), set()).add(stem)
+
+    def __contains__(self, token: str) -> bool:
+        if token in self.exact:
+            return True
+        return any(len(token) >= n and token[:n] in stems for n, stems in self.prefixes.items())
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    positive: _WordSet
+    negative: _WordSet
+    negators: _WordSet
+    intensifiers: _WordSet
+    emoji_positive: frozenset[str]
+    emoji_negative: frozenset[str]
+
+    def negated(self, tokens: list[str]) -> list[bool]:
+        """Which tokens sit inside a negation scope, for ``NOT_word`` n-gram features."""
+        flags: list[bool] = []
+        negated_until = -1
+        for i, tok in enumerate(tokens):
+            if tok in self.negators:
+                negated_until = i + NEGATION_SCOPE
+                flags.append(False)
+            else:
+                flags.append(i <= negated_until and tok[0].isalpha())
+        return flags
+
+    def features(self, tokens: list[str]) -> np.ndarray:
+        """The :data:`LEXICON_FEATURES` counts, log-scaled so one long rant does not dominate."""
+        counts = dict.fromkeys(LEXICON_FEATURES, 0.0)
+        negated_until = -1
+        intense_next = False
+        for i, tok in enumerate(tokens):
+            word = tok.lstrip("#")
+            if tok in self.emoji_positive:
+                counts["emoji_positive"] += 1
+                continue
+            if tok in self.emoji_negative:
+                counts["emoji_negative"] += 1
+                continue
+            if tok[0] in "!?":
+                counts["exclamations"] += tok.count("!")
+                counts["questions"] += tok.count("?")
+                continue
+            if word in self.negators:
+                negated_until = i + NEGATION_SCOPE
+                continue
+            polarity = "positive" if word in self.positive else "negative" if word in self.negative else ""
+            if polarity:
+                flipped = i <= negated_until
+                key = f"negated_{polarity}" if flipped else polarity
+                counts[key] += 1
+                if intense_next:
+                    counts[f"intense_{polarity}"] += 1
+            intense_next = word in self.intensifiers
+        return np.array([math.log1p(v) for v in counts.values()], dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The packaged lexicon, read once per process."""
+    raw = json.loads(resources.files(__package__).joinpath("lexicon.json").read_text("utf-8"))
+    return Lexicon(
+        positive=_WordSet(raw["positive"]),
+        negative=_WordSet(raw["negative"]),
+        negators=_WordSet(raw["negators"]),
+        intensifiers=_WordSet(raw["intensifiers"]),
+        emoji_positive=frozenset(raw["emoji_positive"]),
+        emoji_negative=frozenset(raw["emoji_negative"]),
+    )

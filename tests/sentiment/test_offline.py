@@ -1,0 +1,109 @@
+"""The default backend as the core uses it: load() with no options, verdicts a care team can act on."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import sentiment
+from sentiment import BackendUnavailable, Intent, Label, Verdict
+
+
+@pytest.fixture(scope="module")
+def offline() -> sentiment.Classifier:
+    return sentiment.load()
+
+
+def test_load_logs_backend_version_and_source(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="socialcare.sentiment"):
+        classifier = sentiment.load("offline")
+    assert isinstance(classifier, sentiment.Classifier)
+    assert classifier.name == "offline"
+    assert classifier.source.endswith(".npz")
+    assert f"offline {classifier.version} loaded from {classifier.source}" in caplog.text
+
+
+def test_italian_complaint_is_negative_refund_complaint(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["Vergogna! Il pacco non è mai arrivato e nessuno risponde, voglio il rimborso"])
+    assert v.label is Label.NEGATIVE
+    assert v.is_complaint
+    assert v.intent is Intent.REFUND
+    assert Intent.COMPLAINT in v.intents
+    assert v.language == "it"
+    assert v.backend == "offline" and v.backend_version == offline.version
+
+
+def test_italian_praise_is_positive(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["Grazie mille, servizio fantastico!"])
+    assert (v.label, v.intent, v.is_complaint, v.language) == (Label.POSITIVE, Intent.PRAISE, False, "it")
+
+
+def test_english_question_is_neutral(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["What time do you open on Sunday?"])
+    assert (v.label, v.intent, v.is_complaint, v.language) == (Label.NEUTRAL, Intent.QUESTION, False, "en")
+
+
+def test_polite_refund_wait_is_a_complaint(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["I've been waiting 3 weeks for my refund"])
+    assert v.is_complaint
+    assert v.intent is Intent.REFUND
+
+
+def test_urgent_outranks_complaint(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["The charger you sold me caught fire, this is unacceptable. My lawyer will call you."])
+    assert v.intent is Intent.URGENT
+    assert Intent.COMPLAINT in v.intents
+    assert v.is_complaint
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀😀", "x" * 100_000, "\ud800", "abc\udfffdef", "Great service but il pacco è arrivato rotto"],
+    ids=["empty", "blank", "emoji", "100k", "lone-surrogate", "surrogate-inside", "mixed-languages"],
+)
+def test_bad_input_gets_a_verdict(offline: sentiment.Classifier, text: str) -> None:
+    (v,) = offline.classify([text])
+    assert isinstance(v, Verdict)
+    assert abs(sum(v.scores.values()) - 1) < 1e-6
+    assert set(v.scores) == {"negative", "neutral", "positive"}
+
+
+def test_empty_text_is_neutral_without_language(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify([""])
+    assert (v.label, v.language, v.intent, v.is_complaint) == (Label.NEUTRAL, None, Intent.OTHER, False)
+
+
+def test_batch_keeps_length_and_order(offline: sentiment.Classifier) -> None:
+    texts = ["Grazie mille, servizio fantastico!", "", "What time do you open on Sunday?"] * 120
+    verdicts = offline.classify(texts)
+    assert len(verdicts) == len(texts)
+    assert [v.label for v in verdicts[:3]] == [Label.POSITIVE, Label.NEUTRAL, Label.NEUTRAL]
+    assert verdicts[:3] == verdicts[-3:]
+    assert offline.classify([]) == []
+
+
+def test_verdict_json_round_trips_scores(offline: sentiment.Classifier) -> None:
+    (v,) = offline.classify(["Vergogna!"])
+    data = v.to_json()
+    assert data["label"] == "negative" and data["backend"] == "offline"
+    assert set(data) >= {"label", "scores", "is_complaint", "intent", "intents", "language", "backend"}
+
+
+def test_missing_model_file_is_an_error_not_a_fallback(tmp_path) -> None:
+    with pytest.raises(BackendUnavailable, match="sentiment train"):
+        sentiment.load("offline", model=tmp_path / "nope.npz")
+
+
+def test_corrupt_model_file_is_an_error(tmp_path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(BackendUnavailable, match="cannot read offline model"):
+        sentiment.load("offline", model=bad)
+
+
+def test_unknown_backend_and_option_are_errors() -> None:
+    with pytest.raises(BackendUnavailable, match="unknown sentiment backend"):
+        sentiment.load("vader")
+    with pytest.raises(BackendUnavailable, match="bad option"):
+        sentiment.load("offline", colour="blue")
