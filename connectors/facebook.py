@@ -11,6 +11,8 @@ than the ``watch_posts`` most recent ones are not watched.
 
 A reply goes to ``POST /{comment-id}/comments`` on the top-level comment of the thread: a
 reply to a reply is posted under the same top-level comment, where Facebook shows it anyway.
+With ``posts_edge = "feed"``, posts that visitors write on the Page are messages too (read in
+the same first call); the reply to one is a comment on it.
 Comment ids and authors are only returned to a Page token whose user can MODERATE the Page.
 """
 
@@ -54,7 +56,8 @@ class FacebookConnector(GraphConnector):
         page = self.graph.get(
             where,
             {
-                "fields": "id,updated_time,permalink_url,comments.filter(stream).limit(0).summary(total_count)",
+                "fields": "id,from,message,created_time,updated_time,permalink_url,"
+                "comments.filter(stream).limit(0).summary(true)",
                 "limit": self.settings.watch_posts,
             },
         )
@@ -62,6 +65,7 @@ class FacebookConnector(GraphConnector):
         marks: dict[str, list[Any]] = {}
         for post in items(page, where):
             post_id = str(post.get("id"))
+            found.extend(self._visitor_post(post, seen))
             summary = (post.get("comments") or {}).get("summary") or {}
             count = summary.get("total_count")
             marks[post_id] = [post.get("updated_time"), count]
@@ -100,6 +104,29 @@ class FacebookConnector(GraphConnector):
                 f"not Page {self.settings.page_id}: use that Page's access token"
             )
         return f"authenticated as Page {me.get('name')!r} (id {me['id']}); {self._permissions()}"
+
+    def _visitor_post(self, post: Mapping[str, Any], seen: Seen) -> list[InboundMessage]:
+        """A visitor's own post on the Page (``feed`` only): a message whose thread is the post itself."""
+        author = post.get("from") or {}
+        if not author.get("id") or str(author["id"]) == self.settings.page_id:
+            return []
+        created = parse_time(post.get("created_time"))
+        if not seen.is_new(created, str(post["id"])):
+            return []
+        return [
+            InboundMessage(
+                platform=self.platform,
+                external_id=str(post["id"]),
+                thread_id=str(post["id"]),
+                author_id=str(author["id"]),
+                author_handle=str(author.get("name") or author["id"]),
+                author_name=author.get("name"),
+                text=str(post.get("message") or ""),
+                created_at=created,
+                url=post.get("permalink_url"),
+                raw={"post": {k: v for k, v in post.items() if k != "comments"}},
+            )
+        ]
 
     def _new_comments(self, post: Mapping[str, Any], seen: Seen) -> list[InboundMessage]:
         """Comments and replies on ``post`` newer than ``seen``, reading newest first and stopping early."""

@@ -117,11 +117,20 @@ class FakeGraph(FakeAPI):
 
     # -- scenario helpers ----------------------------------------------------------------------
 
-    def add_post(self, message: str = "Our new store opens today!", at: datetime | None = None) -> str:
+    def add_post(
+        self,
+        message: str = "Our new store opens today!",
+        at: datetime | None = None,
+        author: tuple[str, str] | None = None,
+    ) -> str:
+        """A post by the Page, or by a visitor (``author``), which only the ``feed`` edge lists."""
         with self._state:
             post_id = f"{self.page_id}_{next(self._ids)}"
             created = at or self.clock()
-            self.posts.insert(0, {"id": post_id, "message": message, "created": created, "updated": created})
+            by = {"id": author[0], "name": author[1]} if author else {"id": self.page_id, "name": self.page_name}
+            self.posts.insert(
+                0, {"id": post_id, "message": message, "from": by, "created": created, "updated": created}
+            )
             return post_id
 
     def add_comment(
@@ -328,11 +337,13 @@ class FakeGraph(FakeAPI):
                 },
             )
 
-        @self._graph("GET", r"/(?P<page>\d+)/(?:published_posts|feed)")
+        @self._graph("GET", r"/(?P<page>\d+)/(?P<edge>published_posts|feed)")
         def posts(request: Request, match: re.Match[str]) -> Response:
             fields = request.params.get("fields", "")
             rows = []
             for post in self.posts:
+                if match["edge"] == "published_posts" and post["from"]["id"] != self.page_id:
+                    continue
                 row = {
                     "id": post["id"],
                     "message": post["message"],
@@ -340,6 +351,8 @@ class FakeGraph(FakeAPI):
                     "updated_time": _stamp(post["updated"]),
                     "permalink_url": f"https://www.facebook.com/{post['id']}",
                 }
+                if "from" in fields.split(","):
+                    row["from"] = post["from"]
                 if "comments" in fields:
                     total = sum(1 for c in self.comments.values() if c["post_id"] == post["id"])
                     row["comments"] = {
@@ -389,23 +402,27 @@ class FakeGraph(FakeAPI):
 
         @self._graph("POST", r"/(?P<id>[\w]+)/comments")
         def comment_reply(request: Request, match: re.Match[str]) -> Response:
-            target = self.comments.get(match["id"])
             text = request.params.get("message", "")
-            if target is None:
+            if any(p["id"] == match["id"] for p in self.posts):
+                post_id, parent = match["id"], None
+            elif match["id"] in self.comments:
+                target = self.comments[match["id"]]
+                post_id, parent = target["post_id"], target["parent"] or target["id"]
+            else:
                 return self._gone(match["id"], "post")
             if not text:
                 return graph_error(100, "(#100) Missing message or attachment.")
-            comment_id = f"{target['post_id'].split('_')[-1]}_{next(self._ids)}"
+            comment_id = f"{post_id.split('_')[-1]}_{next(self._ids)}"
             created = self.clock()
             self.comments[comment_id] = {
                 "id": comment_id,
-                "post_id": target["post_id"],
-                "parent": target["parent"] or target["id"],
+                "post_id": post_id,
+                "parent": parent,
                 "message": text,
                 "from": {"id": self.page_id, "name": self.page_name},
                 "created": created,
             }
-            post = self._post(target["post_id"])
+            post = self._post(post_id)
             post["updated"] = max(post["updated"], created)
             return Response(200, {"id": comment_id})
 

@@ -202,3 +202,24 @@ def test_a_post_listed_without_its_comment_count_is_still_read(graph: FakeGraph)
     graph.script("GET", r"/v25\.0/1000/published_posts", Response(200, {"data": [{"id": post, "updated_time": stamp}]}))
     messages, _ = connect(FacebookConnector, graph).poll(None)
     assert [m.external_id for m in messages] == [comment]
+
+
+def test_visitor_posts_on_the_feed_are_messages_answered_with_a_comment(graph: FakeGraph) -> None:
+    graph.add_post("Our sale starts today")
+    visitor = graph.add_post("Your delivery driver broke my gate!", author=CUSTOMER)
+    fb = connect(FacebookConnector, graph, posts_edge="feed")
+    messages, cursor = fb.poll(None)
+    assert [(m.external_id, m.thread_id, m.author_handle, m.text) for m in messages] == [
+        (visitor, visitor, "Ana Customer", "Your delivery driver broke my gate!")
+    ]
+    receipt = fb.reply(messages[0], "We are so sorry, we will call you today.")
+    assert [r.path for r in graph.replies_posted()] == [f"/v25.0/{visitor}/comments"]
+    mine, cursor = fb.poll(cursor)
+    assert [(m.external_id, m.from_us) for m in mine] == [(receipt.external_id, True)]
+    assert fb.find_reply(messages[0], "We are so sorry, we will call you today.") is not None
+    assert fb.poll(cursor)[0] == []
+
+
+def test_published_posts_leave_visitor_posts_out(graph: FakeGraph) -> None:
+    graph.add_post("Your delivery driver broke my gate!", author=CUSTOMER)
+    assert connect(FacebookConnector, graph).poll(None)[0] == []
