@@ -57,6 +57,10 @@ from connectors.base import (
 __all__ = ["XConnector", "XSettings", "measure"]
 
 log = logging.getLogger(__name__)
+# tweepy logs request headers (the bearer token) and requests-oauthlib / oauthlib the signed
+# OAuth header and base string (the access token) at DEBUG: a debug log level must not print them.
+for _vendor in ("tweepy.client", "requests_oauthlib", "oauthlib"):
+    logging.getLogger(_vendor).setLevel(logging.INFO)
 
 X_API = "https://api.twitter.com"
 DAY = timedelta(days=1)
@@ -100,6 +104,8 @@ class _Cursor:
 
     @classmethod
     def load(cls, cursor: str | None, now: datetime) -> _Cursor:
+        """A bare tweet id is accepted too; anything unreadable starts over like a first poll
+        (ingest is idempotent, so re-reading the backfill window duplicates nothing)."""
         month = now.strftime("%Y-%m")
         if cursor is None:
             return cls(None, month)
@@ -107,13 +113,13 @@ class _Cursor:
             return cls(cursor, month)
         try:
             state = json.loads(cursor)
-            since_id, read = state["since_id"], int(state.get("read", 0))
-            stored_month = str(state.get("month", month))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise MalformedPayload(f"unreadable X cursor {cursor[:80]!r}; reset it to the newest mention id") from err
-        if since_id is not None and not str(since_id).isdigit():
-            raise MalformedPayload(f"unreadable X cursor {cursor[:80]!r}; reset it to the newest mention id")
-        return cls(since_id and str(since_id), month, read if stored_month == month else 0)
+            since_id, read, stored_month = str(state["since_id"]), int(state["read"]), str(state["month"])
+            if not since_id.isdigit():
+                raise ValueError("since_id is not a tweet id")
+        except (ValueError, KeyError, TypeError) as err:
+            log.warning("unreadable X cursor %r (%s): starting over as on a first poll", cursor[:80], err)
+            return cls(None, month)
+        return cls(since_id, month, read if stored_month == month else 0)
 
     def dump(self) -> str | None:
         if self.since_id is None:
@@ -127,8 +133,9 @@ class _Budget:
 
     By time ``t`` we may have read ``share(t) = budget × (t − month_start + 1 day) / (month_length
     + 1 day)`` posts: about a day's worth up front for bursts, then an even rate reaching the whole
-    budget as the month ends; what is not used carries over within the month. A poll reads at most what is left of the share (newest first), and the
-    account is not polled again before the share allows one more post.
+    budget as the month ends; what is not used carries over within the month. A poll reads at
+    most what is left of the share (newest first), and the account is not polled again before
+    the share allows one more post.
     """
 
     budget: int
@@ -186,7 +193,7 @@ class XConnector(Connector):
 
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
         """New mentions since ``cursor``, oldest first; one request per page of ``page_size``."""
-        now = self.clock()
+        now = self.clock().astimezone(UTC)
         state = _Cursor.load(cursor, now)
         me_id, _ = self._whoami()
         params: dict[str, Any] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -203,3 +204,18 @@ def test_no_secret_appears_in_errors_or_repr(connect, fake: FakeX) -> None:
 def test_settings_are_checked_when_the_config_is_read(options: dict[str, object], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         XSettings.model_validate(options)
+
+
+@pytest.mark.parametrize("auth", ["oauth1", "oauth2"])
+def test_no_secret_reaches_a_debug_log(connect, fake: FakeX, caplog: pytest.LogCaptureFixture, auth: str) -> None:
+    names = ("bearer_token",) if auth == "oauth2" else ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    secrets = secrets_for(fake, names)
+    caplog.set_level(logging.DEBUG)
+    x = connect(auth=auth, secrets=secrets)
+    fake.mention("help", username="alice")
+
+    [mention], _ = x.poll(None)
+    x.reply(mention, "On it!")
+
+    assert caplog.records, "the debug log is captured"
+    assert not [name for name, value in secrets.items() if value.get_secret_value() in caplog.text]

@@ -185,3 +185,14 @@ def test_remaining_calls_near_zero_slow_the_account_down(clock: Clock, connect) 
         assert not fake.throttled
     finally:
         fake.stop()
+
+
+@pytest.mark.parametrize("cursor", ["not json", '{"since_id": "abc", "month": "2026-11", "read": 1}', "[1]", '{"since_id": "5"}'])
+def test_an_unreadable_cursor_starts_over_like_a_first_poll(x: XConnector, fake: FakeX, cursor: str) -> None:
+    tweet = fake.mention("hello?", username="alice")
+
+    messages, again = x.poll(cursor)
+
+    assert [m.external_id for m in messages] == [tweet["id"]]
+    assert since_id(again) == tweet["id"]
+    assert "start_time" in fake.api.calls("GET", MENTIONS)[0].query
