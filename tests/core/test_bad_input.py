@@ -98,5 +98,6 @@ def test_hostile_and_extreme_text_is_stored_and_shown_verbatim(workspace: Worksp
     shown = workspace.run("show", str(script["id"]))
     assert "<script>alert('x')</script> [bold red]not markup[/bold red]" in shown.out.replace("\n", "")
 
+    monkeypatch.setattr("socialcare.cli.console.width", 200)
     table = workspace.run("queue")
-    assert table.code == 0 and "[bold red]" in table.out
+    assert table.code == 0 and "<script>alert('x')</script> [bold red]not markup[/bold red]" in table.out
