@@ -403,8 +403,7 @@ class RedditConnector(Connector):
                 "(accounts with two-factor login cannot use a password grant)"
             ) from err
         except prawcore.TooManyRequests as err:
-            wait = _seconds(err.retry_after) or 60.0
-            raise RateLimited(f"{account}: Reddit answered 429 Too Many Requests", retry_at=self.clock() + timedelta(seconds=wait)) from err
+            raise RateLimited(f"{account}: Reddit answered 429 Too Many Requests", retry_at=self._retry_at(err)) from err
         except (prawcore.InvalidToken, prawcore.InsufficientScope) as err:
             raise AuthError(f"{account}: the token is not accepted for {action} ({type(err).__name__}); check the app's scopes") from err
         except prawcore.Forbidden as err:
@@ -435,7 +434,6 @@ class RedditConnector(Connector):
                 match = _WAIT.search(item.message or "")
                 seconds = 60.0 if match is None else int(match[1]) * {"millisecond": 0.001, "second": 1, "minute": 60}[match[2]]
                 retry_at = self.clock() + timedelta(seconds=max(seconds, 1.0))
-                self.pace.block_until(retry_at)
                 return RateLimited(f"Reddit says the account is commenting too fast: {item.message}", retry_at=retry_at)
             if item.error_type == "TOO_LONG":
                 return ReplyRefused(f"Reddit refuses the reply as too long: {item.message}")
@@ -444,6 +442,16 @@ class RedditConnector(Connector):
         first = err.items[0] if err.items else None
         detail = f"{first.error_type}: {first.message}" if first else "no detail"
         return PermanentError(f"Reddit refused the {action} ({detail})")
+
+    def _retry_at(self, err: prawcore.TooManyRequests) -> datetime:
+        """The later of ``retry-after`` and a spent budget's reset; a minute if Reddit named neither."""
+        now = self.clock()
+        waits = []
+        if (seconds := _seconds(err.retry_after)) is not None:
+            waits.append(now + timedelta(seconds=seconds))
+        if self._blocked_until is not None:
+            waits.append(self._blocked_until)
+        return max(waits, default=now + timedelta(minutes=1))
 
     def _link(self, path: str | None) -> str | None:
         return f"{self.settings.reddit_url}{path}" if path else None

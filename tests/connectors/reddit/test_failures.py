@@ -53,6 +53,18 @@ def test_429_is_rate_limited_until_retry_after_and_nothing_is_lost(
     assert [m.external_id for m in messages] == [mention["data"]["name"]]
 
 
+def test_a_429_with_a_spent_budget_waits_for_the_later_of_retry_after_and_reset(
+    reddit: RedditConnector, fake: FakeReddit, clock: Clock
+) -> None:
+    spent = {"retry-after": "30", "x-ratelimit-used": "1000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "300"}
+    fake.api.script("GET", "/message/inbox", Response(429, {"message": "Too Many Requests", "error": 429}, headers=spent))
+
+    with pytest.raises(RateLimited) as limited:
+        reddit.poll(None)
+
+    assert limited.value.retry_at == clock() + timedelta(seconds=300) == reddit.pace.ready_at
+
+
 def test_budget_headers_near_the_limit_slow_polling_down(reddit: RedditConnector, fake: FakeReddit, clock: Clock) -> None:
     fake.budget, fake.window = 10, 600
 
