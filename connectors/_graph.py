@@ -110,13 +110,12 @@ class GraphSettings(Settings):
         return value.rstrip("/")
 
 
-def make_http(settings: GraphSettings, token: str, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_http(settings: GraphSettings, token: str) -> httpx.Client:
     """The one place a Graph HTTP client is built: base URL with the pinned version, token header."""
     return httpx.Client(
         base_url=f"{settings.graph_url}/{settings.graph_version}/",
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=settings.timeout,
-        transport=transport,
         follow_redirects=False,
     )
 
@@ -236,7 +235,7 @@ class Graph:
             retry_at = regain_at or utcnow() + DEFAULT_THROTTLE_PAUSE
             self._pace.block_until(retry_at)
             return RateLimited(f"{said}; throttled, next try after {retry_at:%H:%M} UTC", retry_at)
-        if code == 190 or code == 102:
+        if code in (190, 102):
             return AuthError(f"{said}; the Page access token expired or was revoked: renew the Page token")
         if code == 10 and subcode == OUTSIDE_WINDOW_SUBCODE:
             return ReplyRefused(f"{said}; the customer's messaging window has closed, nothing was sent")
@@ -363,6 +362,16 @@ class GraphConnector(Connector):
 
     def _first_seen(self, state: Mapping[str, Any]) -> Seen:
         return Seen.load(state.get("seen"), utcnow() - timedelta(hours=self._lookback()))
+
+    def _page_identity(self, page_id: str) -> str:
+        """``GET /me`` with the token: it must be the configured Page's own token."""
+        me = self.graph.get("me", {"fields": "id,name"})
+        if str(me.get("id")) != page_id:
+            raise AuthError(
+                f"account {self.name!r}: the token belongs to {me.get('name')!r} (id {me.get('id')}), "
+                f"not Page {page_id}: use that Page's access token"
+            )
+        return f"authenticated as Page {me.get('name')!r} (id {me['id']})"
 
     def _permissions(self) -> str:
         """Check the token's granted scopes through ``debug_token`` where Graph lets the token inspect itself."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from connectors._graph import GraphConnector, GraphSettings, Seen, items, parse_time
-from connectors.base import AuthError, Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+from connectors.base import Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
 
 __all__ = ["FacebookConnector", "FacebookSettings"]
 
@@ -97,13 +97,7 @@ class FacebookConnector(GraphConnector):
         return None
 
     def verify(self) -> str:
-        me = self.graph.get("me", {"fields": "id,name"})
-        if str(me.get("id")) != self.settings.page_id:
-            raise AuthError(
-                f"account {self.name!r}: the token belongs to {me.get('name')!r} (id {me.get('id')}), "
-                f"not Page {self.settings.page_id}: use that Page's access token"
-            )
-        return f"authenticated as Page {me.get('name')!r} (id {me['id']}); {self._permissions()}"
+        return f"{self._page_identity(self.settings.page_id)}; {self._permissions()}"
 
     def _visitor_post(self, post: Mapping[str, Any], seen: Seen) -> list[InboundMessage]:
         """A visitor's own post on the Page (``feed`` only): a message whose thread is the post itself."""

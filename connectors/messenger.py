@@ -3,10 +3,10 @@
 One request lists the Page's conversations, most recently updated first, each with its latest
 messages nested in the same answer; the poll stops at the first conversation not updated since
 the cursor (or, across pages, at the page that reaches the cursor's second). A quiet poll is
-therefore one call; n new conversations cost ceil(n/page_size)
-pages, and a conversation with more new messages than ``messages_per_conversation`` costs one
-more call per extra page of its messages. Graph offers no ``since`` on conversations, so the
-time filter is applied here.
+therefore one call; n new conversations cost ceil(n/page_size) pages (one more when n is an
+exact multiple), and a conversation with more new messages than ``messages_per_conversation``
+costs one more call per extra page of its messages. Graph offers no ``since`` on
+conversations, so the time filter is applied here.
 
 Replies go to ``POST /{page-id}/messages`` with ``messaging_type=RESPONSE`` to the customer's
 page-scoped id. Messenger allows that only within 24 hours of the customer's message: the
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from connectors._graph import GraphConnector, GraphSettings, Seen, following, items, parse_time
-from connectors.base import AuthError, Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+from connectors.base import Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
 
 __all__ = ["MessengerConnector", "MessengerSettings"]
 
@@ -90,13 +90,7 @@ class MessengerConnector(GraphConnector):
         return None
 
     def verify(self) -> str:
-        me = self.graph.get("me", {"fields": "id,name"})
-        if str(me.get("id")) != self.settings.page_id:
-            raise AuthError(
-                f"account {self.name!r}: the token belongs to {me.get('name')!r} (id {me.get('id')}), "
-                f"not Page {self.settings.page_id}: use that Page's access token"
-            )
-        return f"authenticated as Page {me.get('name')!r} (id {me['id']}); {self._permissions()}"
+        return f"{self._page_identity(self.settings.page_id)}; {self._permissions()}"
 
     def _new_messages(self, conversation: Mapping[str, Any], seen: Seen) -> list[InboundMessage]:
         """The conversation's messages newer than ``seen`` (newest first from Graph), paging only if all are new."""
