@@ -55,11 +55,11 @@ class InstagramConnector(GraphConnector):
             where, {"fields": "id,timestamp,comments_count,permalink", "limit": self.settings.watch_media}
         )
         found: list[InboundMessage] = []
-        counts: dict[str, int] = {}
+        counts: dict[str, int | None] = {}
         for media in items(page, where):
             media_id = str(media.get("id"))
-            counts[media_id] = int(media.get("comments_count") or 0)
-            if counts[media_id] and known.get(media_id) != counts[media_id]:
+            counts[media_id] = media.get("comments_count")
+            if counts[media_id] != 0 and known.get(media_id) != counts[media_id]:
                 found.extend(self._new_comments(media, seen))
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "media": counts})

@@ -137,3 +137,38 @@ def test_doctor_checks_the_token_and_an_expired_one_stops_the_account(
     graph.valid = False
     code, report = cli("doctor")
     assert code != 0 and "renew the Page token" in report
+
+
+DELETE = {
+    "facebook": lambda graph, target: graph.delete_comment(target),
+    "instagram": lambda graph, target: graph.ig_comments.pop(target),
+}
+
+
+@pytest.mark.parametrize("platform", list(DELETE))
+def test_a_deleted_comment_fails_its_reply_once_and_is_not_retried(
+    platform: str, graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options, customer_writes, _ = CHANNELS[platform]
+    monkeypatch.setenv(f"SOCIALCARE_ACME_{platform.upper()}_PAGE_ACCESS_TOKEN", graph.token)
+    monkeypatch.setattr(App, "classifier", KeywordClassifier())
+    config = _config(tmp_path, platform, graph, options)
+
+    def cli(*args: str) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--config", str(config), *args])
+        return code, out.getvalue() + err.getvalue()
+
+    target = customer_writes(graph)
+    cli("init")
+    cli("daemon", "--once")
+    [case] = json.loads(cli("queue", "--json")[1])
+    assert cli("approve", str(case["id"]))[0] == 0
+    DELETE[platform](graph, target)
+    code, said = cli("send")
+    assert code != 0 and "failed 1" in said
+    attempts = len(graph.replies_posted())
+    code, said = cli("send")
+    assert code == 0 and "sent 0, failed 0" in said
+    assert len(graph.replies_posted()) == attempts == 1

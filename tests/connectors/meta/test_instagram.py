@@ -156,3 +156,12 @@ def test_verify(graph: FakeGraph) -> None:
     graph.scopes.remove("instagram_manage_comments")
     with pytest.raises(AuthError, match="lacks instagram_manage_comments"):
         connect(InstagramConnector, graph).verify()
+
+
+def test_media_listed_without_its_comment_count_is_still_read(graph: FakeGraph) -> None:
+    media = graph.add_media()
+    comment = graph.add_ig_comment(media, "hello?")
+    stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    graph.script("GET", r"/v25\.0/17841400000/media", Response(200, {"data": [{"id": media, "timestamp": stamp}]}))
+    messages, _ = connect(InstagramConnector, graph, username="acme").poll(None)
+    assert [m.external_id for m in messages] == [comment]
