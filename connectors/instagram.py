@@ -59,7 +59,9 @@ class InstagramConnector(GraphConnector):
         for media in items(page, where):
             media_id = str(media.get("id"))
             counts[media_id] = media.get("comments_count")
-            if counts[media_id] != 0 and known.get(media_id) != counts[media_id]:
+            # Without a count (Graph left it out) nothing tells a changed media apart: read it.
+            unknown = counts[media_id] is None
+            if unknown or (counts[media_id] != 0 and known.get(media_id) != counts[media_id]):
                 found.extend(self._new_comments(media, seen))
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "media": counts})
