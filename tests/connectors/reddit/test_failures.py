@@ -72,9 +72,11 @@ def test_budget_headers_near_the_limit_slow_polling_down(reddit: RedditConnector
 
     assert reddit.pace.ready_at == clock() + timedelta(seconds=600 / (9 - 1))
     assert not reddit.pace.ready()
+    started = time.monotonic()
     for _ in range(8):
         reddit.poll(None)
     assert reddit.pace.ready_at == clock() + timedelta(seconds=600)  # one call left: wait for the new window
+    assert time.monotonic() - started < 1.0  # the waiting is the scheduler's, never a sleep inside a poll
 
 
 def test_a_spent_budget_is_rate_limited_before_any_request_and_without_sleeping(

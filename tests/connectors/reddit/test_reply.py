@@ -105,17 +105,22 @@ def test_an_over_long_reply_is_refused_before_anything_is_sent(reddit: RedditCon
     reddit.check_reply(message, "x" * 10_000)
 
 
-def test_reddits_ratelimit_error_becomes_rate_limited_for_the_reply_without_sleeping(reddit: RedditConnector, fake: FakeReddit, clock: Clock) -> None:
+@pytest.mark.parametrize(("wait", "seconds"), [("9 minutes", 540), ("3 seconds", 3)])
+def test_reddits_ratelimit_error_becomes_rate_limited_for_the_reply_without_sleeping(
+    reddit: RedditConnector, fake: FakeReddit, clock: Clock, wait: str, seconds: int
+) -> None:
     fake.mention("alice", "u/brandco hello")
     message = _polled(reddit)
-    fake.api.script("POST", "/api/comment", Response(200, fixture("error_ratelimit")))
+    error = fixture("error_ratelimit")
+    error["json"]["errors"][0][1] = error["json"]["errors"][0][1].replace("9 minutes", wait)
+    fake.api.script("POST", "/api/comment", Response(200, error))
 
     started = time.monotonic()
     with pytest.raises(RateLimited) as limited:
         reddit.reply(message, "Hello!")
 
     assert time.monotonic() - started < 0.5
-    assert limited.value.retry_at == clock() + timedelta(minutes=9)
+    assert limited.value.retry_at == clock() + timedelta(seconds=seconds)
     assert reddit.pace.ready_at is not None and reddit.pace.ready_at < clock() + timedelta(seconds=5)  # reading goes on
     assert len(fake.api.calls("POST", "/api/comment")) == 1
     assert fake.our_replies() == []
