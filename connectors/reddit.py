@@ -22,10 +22,11 @@ praw's own ``timeout`` setting is never handed to prawcore (8.0.3 reads it and d
 the requestor applies ``timeout`` itself.
 
 Cursor: JSON ``{"inbox": <fullname>, "search": <fullname>}``, the newest item seen per source.
-Each poll asks for items newer than it (``before=<fullname>``, 100 a page) and follows the
-answer's own ``before`` only while Reddit says newer items remain: one request per source when
-nothing is new, ceil(n/100) for n new. The first poll reads the newest page only, keeping the
-last ``backfill_hours``. Private messages (``t4``) are not cases on this public channel.
+Each poll asks for items newer than it (``before=<fullname>``, ``page_size`` a page) and follows
+the answer's own ``before`` only while Reddit says newer items remain: one request per source
+when nothing is new, ceil(n/page_size) for n new. The first poll reads the newest page only,
+keeping the last ``backfill_hours``; a source empty so far is stored as ``""`` and then read in
+full. Private messages (``t4``) are not cases on this public channel.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class RedditConnector(Connector):
                 if message is not None:
                     found.setdefault(message.external_id, message)
         ordered = sorted(found.values(), key=lambda m: (m.created_at, m.external_id))
-        return ordered, json.dumps({k: v for k, v in state.items() if v}, sort_keys=True)
+        return ordered, json.dumps(state, sort_keys=True)
 
     def reply(self, to: InboundMessage, text: str) -> Receipt:
         self.check_reply(to, text)
@@ -237,27 +238,33 @@ class RedditConnector(Connector):
             subs = "+".join(self.settings.subreddits)
             yield "search", f"r/{subs}/search/", {"q": query, "sort": "new", "restrict_sr": "on", "t": "all", "type": "link"}
 
-    def _fetch_new(self, path: str, params: Mapping[str, Any], anchor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Children newer than ``anchor`` (newest page only on the first poll), and the new anchor."""
+    def _fetch_new(self, path: str, params: Mapping[str, Any], anchor: str | None) -> tuple[list[dict[str, Any]], str]:
+        """Children newer than ``anchor``, and the anchor for next time.
+
+        ``anchor`` is None on an account's first poll (read the newest page, keep
+        ``backfill_hours``), ``""`` while the source has been empty since (everything is new:
+        page down with ``after``), else the newest fullname seen (page up with ``before``).
+        """
         with self._translate("poll"):
+            follow = "before" if anchor else "after"
             query: dict[str, Any] = {**params, "limit": self.settings.page_size}
             if anchor:
                 query["before"] = anchor
             children: list[dict[str, Any]] = []
-            newest = anchor
+            newest: str | None = None
             while True:
                 listing = self._get("poll", path, query)
                 page = listing["children"]
-                if page:
+                if page and (follow == "before" or newest is None):
                     newest = page[0]["data"]["name"]
-                    children.extend(page)
-                if anchor is None or not page or not listing.get("before"):
+                children.extend(page)
+                if anchor is None or not page or not listing.get(follow):
                     break
-                query["before"] = listing["before"]
+                query[follow] = listing[follow]
             if anchor is None:
                 since = self.clock() - timedelta(hours=self.settings.backfill_hours)
                 children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
-        return children, newest
+        return children, newest or anchor or ""
 
     def _get(self, action: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         answer = self._call(action, lambda reddit: reddit.request(method="GET", path=path, params=dict(params)))
@@ -297,7 +304,7 @@ class RedditConnector(Connector):
             )
 
     @staticmethod
-    def _load_cursor(cursor: str | None) -> dict[str, str | None]:
+    def _load_cursor(cursor: str | None) -> dict[str, str]:
         if not cursor:
             return {}
         try:

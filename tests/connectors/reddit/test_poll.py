@@ -86,15 +86,21 @@ def test_the_first_poll_reads_the_newest_page_within_the_backfill_window(
     assert json.loads(cursor or "") == {"inbox": recent["data"]["name"]}
 
 
-def test_an_empty_inbox_keeps_asking_for_the_newest_page(reddit: RedditConnector, fake: FakeReddit) -> None:
+@pytest.mark.parametrize(("new", "page_size"), [(0, 100), (1, 100), (250, 100), (25, 10)])
+def test_an_inbox_empty_at_the_start_gets_every_later_message(
+    connect: Callable[..., RedditConnector], fake: FakeReddit, new: int, page_size: int
+) -> None:
+    reddit = connect(page_size=page_size)
     messages, cursor = reddit.poll(None)
-    assert messages == [] and cursor == "{}"
-    mention = fake.mention("alice", "u/brandco anyone there?")
+    assert messages == [] and json.loads(cursor or "") == {"inbox": ""}
+    expected = [fake.mention(f"customer{i}", f"u/brandco message {i}")["data"]["name"] for i in range(new)]
+    before = len(api_calls(fake))
 
-    messages, _ = reddit.poll(cursor)
+    messages, cursor = reddit.poll(cursor)
 
-    assert [m.external_id for m in messages] == [mention["data"]["name"]]
-    assert api_calls(fake) == ["GET /message/inbox/", "GET /message/inbox/"]
+    assert [m.external_id for m in messages] == expected
+    assert len(api_calls(fake)) - before == max(1, math.ceil(new / page_size))
+    assert reddit.poll(cursor)[0] == []
 
 
 def test_replies_to_our_comments_are_messages_but_private_messages_are_not(reddit: RedditConnector, fake: FakeReddit) -> None:
