@@ -161,7 +161,7 @@ class FakeX:
                 "lang": lang,
                 "edit_history_tweet_ids": [tweet_id],
             }
-            mentioned = {u["id"] for u in self.users.values() if re.search(rf"@{u['username']}\b", text, re.I)}
+            mentioned = {u["id"] for u in self.users.values() if re.search(rf"@{u['username']}\b", text, re.IGNORECASE)}
             if in_reply_to is not None:
                 parent = self.tweets[in_reply_to]
                 tweet["conversation_id"] = parent["conversation_id"]
@@ -262,9 +262,9 @@ class FakeX:
             return "app"
         token = re.search(r'oauth_token="([^"]*)"', header)
         consumer = re.search(r'oauth_consumer_key="([^"]*)"', header)
-        if header.startswith("OAuth ") and token and consumer and "oauth_signature=" in header:
-            if token.group(1) == creds.access_token and consumer.group(1) == creds.consumer_key:
-                return "oauth1"
+        signed = header.startswith("OAuth ") and "oauth_signature=" in header
+        if signed and token and consumer and (token[1], consumer[1]) == (creds.access_token, creds.consumer_key):
+            return "oauth1"
         return None
 
     def _get_me(self, request: Request, match: re.Match[str]) -> Response:

@@ -8,6 +8,7 @@ share allows one more post.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -103,7 +104,7 @@ def test_traffic_above_the_budget_is_read_newest_first_and_the_month_lasts(conne
                 _, cursor = x.poll(cursor)
                 polls.append(clock.now)
         read = read_count(cursor)
-        gaps = [b - a for a, b in zip(polls, polls[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(polls)]
 
         assert 725 <= read <= 750 + 5
         assert polls[-1] > datetime(2026, 12, 1, tzinfo=UTC) - timedelta(hours=4.96, minutes=20)

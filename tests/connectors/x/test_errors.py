@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from connectors.base import AuthError, ConnectorError, MalformedPayload, RateLimited, TransientError
+from connectors.base import (
+    AuthError,
+    ConnectorError,
+    MalformedPayload,
+    RateLimited,
+    TransientError,
+)
 from connectors.x import XConnector, XSettings
 from tests.connectors.x.conftest import Clock, secrets_for
 from tests.connectors.x.fake import FakeX, recorded
