@@ -21,12 +21,12 @@ a scheduler job, because praw and prawcore would otherwise sleep in four places:
 praw's own ``timeout`` setting is never handed to prawcore (8.0.3 reads it and drops it), so
 the requestor applies ``timeout`` itself.
 
-Cursor: JSON ``{"inbox": <fullname>, "search": <fullname>}``, the newest item seen per source.
-Each poll asks for items newer than it (``before=<fullname>``, ``page_size`` a page) and follows
-the answer's own ``before`` only while Reddit says newer items remain: one request per source
-when nothing is new, ceil(n/page_size) for n new. The first poll reads the newest page only,
-keeping the last ``backfill_hours``; a source empty so far is stored as ``""`` and then read in
-full. Private messages (``t4``) are not cases on this public channel.
+Cursor: JSON with a mark per source (``inbox``, ``search``): the newest item seen (fullname and
+``created_utc``) and the polls since anything was new. Each poll asks for items newer than it
+(``before=<fullname>``, ``page_size`` a page) and follows the answer's own ``before`` only while
+Reddit says newer items remain: one request per source when nothing is new, ceil(n/page_size)
+for n new. The first poll reads the newest page only, keeping the last ``backfill_hours``.
+Private messages (``t4``) are not cases on this public channel.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
@@ -71,6 +72,7 @@ OAUTH_URL = "https://oauth.reddit.com"
 REDDIT_URL = "https://www.reddit.com"
 MAX_LENGTH = 10_000  # Reddit rejects longer comments with TOO_LONG
 HISTORY_PAGE = 100  # find_reply reads our 100 newest comments
+RECHECK_EVERY = 10  # idle polls between reads of the newest page (catches a vanished anchor)
 INBOX_TYPES = frozenset({"username_mention", "comment_reply", "post_reply"})
 NEEDED_SCOPES = frozenset({"identity", "privatemessages", "read", "submit"})
 GONE = frozenset({"[deleted]", "[removed]"})
@@ -156,16 +158,16 @@ class RedditConnector(Connector):
     # -- the contract ---------------------------------------------------------------------------
 
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
-        state = self._load_cursor(cursor)
+        marks = _load_cursor(cursor)
         found: dict[str, InboundMessage] = {}
         for source, path, params in self._sources():
-            children, state[source] = self._fetch_new(path, params, state.get(source))
+            children, marks[source] = self._fetch_new(path, params, marks.get(source))
             for child in children:
                 message = self._to_message(child, source)
                 if message is not None:
                     found.setdefault(message.external_id, message)
         ordered = sorted(found.values(), key=lambda m: (m.created_at, m.external_id))
-        return ordered, json.dumps(state, sort_keys=True)
+        return ordered, json.dumps({source: asdict(mark) for source, mark in marks.items()}, sort_keys=True)
 
     def reply(self, to: InboundMessage, text: str) -> Receipt:
         self.check_reply(to, text)
@@ -238,33 +240,59 @@ class RedditConnector(Connector):
             subs = "+".join(self.settings.subreddits)
             yield "search", f"r/{subs}/search/", {"q": query, "sort": "new", "restrict_sr": "on", "t": "all", "type": "link"}
 
-    def _fetch_new(self, path: str, params: Mapping[str, Any], anchor: str | None) -> tuple[list[dict[str, Any]], str]:
-        """Children newer than ``anchor``, and the anchor for next time.
+    def _fetch_new(self, path: str, params: Mapping[str, Any], mark: _Mark | None) -> tuple[list[dict[str, Any]], _Mark]:
+        """Children newer than ``mark``, and the mark for next time.
 
-        ``anchor`` is None on an account's first poll (read the newest page, keep
-        ``backfill_hours``), ``""`` while the source has been empty since (everything is new:
-        page down with ``after``), else the newest fullname seen (page up with ``before``).
+        Normally this pages up from the newest item seen (``before``), one request when nothing
+        is new. Reddit answers ``before=X`` with nothing once X has left the listing (deleted or
+        removed), so every ``RECHECK_EVERY`` idle polls the newest page is read instead, as on an
+        account's first poll and while a source has been empty: same single request, and it
+        finds what a vanished anchor would hide.
         """
         with self._translate("poll"):
-            follow = "before" if anchor else "after"
-            query: dict[str, Any] = {**params, "limit": self.settings.page_size}
-            if anchor:
-                query["before"] = anchor
-            children: list[dict[str, Any]] = []
-            newest: str | None = None
-            while True:
-                listing = self._get("poll", path, query)
-                page = listing["children"]
-                if page and (follow == "before" or newest is None):
-                    newest = page[0]["data"]["name"]
-                children.extend(page)
-                if anchor is None or not page or not listing.get(follow):
-                    break
-                query[follow] = listing[follow]
-            if anchor is None:
+            if mark is not None and mark.last and mark.idle < RECHECK_EVERY:
+                children, newest = self._page_up(path, params, mark.last)
+            else:
+                children, newest = self._page_down(path, params, mark)
+            if mark is None:
                 since = self.clock() - timedelta(hours=self.settings.backfill_hours)
                 children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
-        return children, newest or anchor or ""
+            if newest is not None:
+                return children, _Mark(newest["name"], float(newest["created_utc"]))
+            if mark is None:
+                return children, _Mark()
+            return children, _Mark(mark.last, mark.at, 0 if mark.idle >= RECHECK_EVERY else mark.idle + 1)
+
+    def _page_up(self, path: str, params: Mapping[str, Any], anchor: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Items newer than ``anchor``: pages follow the answer's ``before`` while newer ones remain."""
+        query: dict[str, Any] = {**params, "limit": self.settings.page_size, "before": anchor}
+        children: list[dict[str, Any]] = []
+        newest = None
+        while True:
+            listing = self._get("poll", path, query)
+            page = listing["children"]
+            if page:
+                newest = page[0]["data"]
+            children.extend(page)
+            if not page or not listing.get("before"):
+                return children, newest
+            query["before"] = listing["before"]
+
+    def _page_down(self, path: str, params: Mapping[str, Any], mark: _Mark | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """From the newest item down to ``mark`` (one page only without a mark)."""
+        query: dict[str, Any] = {**params, "limit": self.settings.page_size}
+        children: list[dict[str, Any]] = []
+        while True:
+            listing = self._get("poll", path, query)
+            page = listing["children"]
+            for child in page:
+                data = child["data"]
+                if mark is not None and mark.last and (data["name"] == mark.last or float(data["created_utc"]) < mark.at):
+                    return children, children[0]["data"] if children else None
+                children.append(child)
+            if mark is None or not page or not listing.get("after"):
+                return children, children[0]["data"] if children else None
+            query["after"] = listing["after"]
 
     def _get(self, action: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         answer = self._call(action, lambda reddit: reddit.request(method="GET", path=path, params=dict(params)))
@@ -302,19 +330,6 @@ class RedditConnector(Connector):
                 from_us=author.lower() == self.secret("username").lower(),
                 raw=dict(child),
             )
-
-    @staticmethod
-    def _load_cursor(cursor: str | None) -> dict[str, str]:
-        if not cursor:
-            return {}
-        try:
-            state = json.loads(cursor)
-        except json.JSONDecodeError:
-            state = None
-        if not isinstance(state, dict) or not all(isinstance(v, str) for v in state.values()):
-            log.warning("ignoring an unreadable Reddit cursor %r; starting from the newest page", cursor)
-            return {}
-        return dict(state)
 
     # -- replying -------------------------------------------------------------------------------
 
@@ -494,6 +509,25 @@ class _Requestor(prawcore.Requestor):
         if response.status_code == 401 and not token_call:
             raise _TokenRejected
         return response
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """Where one source stands: the newest item seen, its time, and polls since anything new."""
+
+    last: str = ""
+    at: float = 0.0
+    idle: int = 0
+
+
+def _load_cursor(cursor: str | None) -> dict[str, _Mark]:
+    if not cursor:
+        return {}
+    try:
+        return {source: _Mark(**mark) for source, mark in json.loads(cursor).items()}
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        log.warning("ignoring an unreadable Reddit cursor %r; starting from the newest page", cursor)
+        return {}
 
 
 def _thread_from(path: str) -> str:

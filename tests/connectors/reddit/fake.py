@@ -160,6 +160,12 @@ class FakeReddit:
                     data.update(author="[deleted]", body="[deleted]")
                     data.pop("author_fullname", None)
 
+    def remove(self, fullname: str) -> None:
+        """A moderator or the spam filter takes a comment out of every listing."""
+        with self._lock:
+            self.inbox = [c for c in self.inbox if c["data"]["name"] != fullname]
+            self.comments.pop(fullname, None)
+
     def lock(self, link_fullname: str) -> None:
         with self._lock:
             for post in self.posts:

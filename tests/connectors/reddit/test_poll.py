@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import ReplyRefused
-from connectors.reddit import RedditConnector
+from connectors.reddit import RECHECK_EVERY, RedditConnector
 
 from .conftest import Clock, api_calls
 from .fake import USERNAME, FakeReddit
@@ -35,7 +35,7 @@ def test_a_mention_becomes_a_message_with_its_thread_author_and_link(reddit: Red
     assert message.url == fake.url + data["context"].split("?")[0]
     assert message.from_us is False
     assert message.raw == mention
-    assert json.loads(cursor or "") == {"inbox": data["name"]}
+    assert json.loads(cursor or "") == {"inbox": {"last": data["name"], "at": data["created_utc"], "idle": 0}}
 
 
 def test_a_steady_poll_makes_one_request_per_source_when_nothing_is_new(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
@@ -46,11 +46,11 @@ def test_a_steady_poll_makes_one_request_per_source_when_nothing_is_new(connect:
     assert len(first) == 2
     before = len(api_calls(fake))
 
-    for _ in range(3):
-        messages, again = reddit.poll(cursor)
-        assert messages == [] and again == cursor
+    for _ in range(3 * RECHECK_EVERY):
+        messages, cursor = reddit.poll(cursor)
+        assert messages == []
 
-    assert api_calls(fake)[before:] == ["GET /message/inbox/", "GET /r/Tools+HomeImprovement/search/"] * 3
+    assert api_calls(fake)[before:] == ["GET /message/inbox/", "GET /r/Tools+HomeImprovement/search/"] * 3 * RECHECK_EVERY
 
 
 @pytest.mark.parametrize(("new", "page_size"), [(1, 100), (99, 100), (100, 100), (101, 100), (250, 100), (25, 10), (30, 10)])
@@ -83,7 +83,7 @@ def test_the_first_poll_reads_the_newest_page_within_the_backfill_window(
 
     assert [m.external_id for m in messages] == [recent["data"]["name"]]
     assert api_calls(fake) == ["GET /message/inbox/"]
-    assert json.loads(cursor or "") == {"inbox": recent["data"]["name"]}
+    assert json.loads(cursor or "")["inbox"]["last"] == recent["data"]["name"]
 
 
 @pytest.mark.parametrize(("new", "page_size"), [(0, 100), (1, 100), (250, 100), (25, 10)])
@@ -92,7 +92,7 @@ def test_an_inbox_empty_at_the_start_gets_every_later_message(
 ) -> None:
     reddit = connect(page_size=page_size)
     messages, cursor = reddit.poll(None)
-    assert messages == [] and json.loads(cursor or "") == {"inbox": ""}
+    assert messages == [] and json.loads(cursor or "") == {"inbox": {"last": "", "at": 0.0, "idle": 0}}
     expected = [fake.mention(f"customer{i}", f"u/brandco message {i}")["data"]["name"] for i in range(new)]
     before = len(api_calls(fake))
 
@@ -174,4 +174,28 @@ def test_an_unreadable_cursor_starts_again_from_the_newest_page(reddit: RedditCo
     messages, cursor = reddit.poll("not json")
 
     assert [m.external_id for m in messages] == [mention["data"]["name"]]
-    assert json.loads(cursor or "") == {"inbox": mention["data"]["name"]}
+    assert json.loads(cursor or "")["inbox"]["last"] == mention["data"]["name"]
+
+
+@pytest.mark.parametrize("new", [1, 150])
+def test_messages_hidden_by_a_vanished_anchor_are_found_within_a_few_polls_at_no_extra_cost(
+    connect: Callable[..., RedditConnector], fake: FakeReddit, new: int
+) -> None:
+    """Reddit answers ``before=X`` with nothing once X is removed from the listing."""
+    reddit = connect()
+    fake.mention("alice", "u/brandco first")
+    anchor = fake.mention("bob", "u/brandco second")
+    _, cursor = reddit.poll(None)
+    fake.remove(anchor["data"]["name"])
+    expected = [fake.mention(f"customer{i}", "u/brandco hello")["data"]["name"] for i in range(new)]
+    received: list[str] = []
+    polls = 0
+
+    while len(received) < new and polls <= RECHECK_EVERY:
+        messages, cursor = reddit.poll(cursor)
+        received += [m.external_id for m in messages]
+        polls += 1
+
+    assert received == expected
+    assert len(api_calls(fake)) == 1 + polls - 1 + math.ceil((new + 1) / 100)
+    assert reddit.poll(cursor)[0] == []
