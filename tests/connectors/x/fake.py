@@ -97,6 +97,7 @@ class FakeX:
         self.served: dict[str, dict[int, int]] = {key: {} for key in self.windows}
         self.throttled: list[str] = []
         self.faults: list[tuple[Callable[[Request], bool], Response]] = []
+        self.delays: list[tuple[Callable[[Request], bool], float]] = []
         self._last_id = 0
         self._lock = threading.RLock()
         self.add_user(*brand)
@@ -180,6 +181,11 @@ class FakeX:
         with self._lock:
             self.faults.append((when, response))
 
+    def slow_once(self, when: Callable[[Request], bool], seconds: float) -> None:
+        """Do the work of the first API request matching ``when``, then answer it ``seconds`` late."""
+        with self._lock:
+            self.delays.append((when, seconds))
+
     def delete(self, tweet_id: str) -> None:
         self.deleted.add(tweet_id)
 
@@ -247,6 +253,12 @@ class FakeX:
                 return Response(403, recorded("oauth1_permissions"), headers)
             response = handler(request, match)
             response.headers = {**headers, **response.headers}
+            with self._lock:
+                for delay in self.delays:
+                    if delay[0](request):
+                        self.delays.remove(delay)
+                        response.delay = delay[1]
+                        break
             return response
 
         return guarded

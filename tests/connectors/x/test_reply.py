@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import InboundMessage, PermanentError, ReplyRefused
+from connectors.base import (
+    AuthError,
+    InboundMessage,
+    PermanentError,
+    ReplyRefused,
+    TransientError,
+)
 from connectors.x import XConnector, measure
 from tests.connectors.x.conftest import secrets_for
 from tests.connectors.x.fake import FakeX
+from tests.fakes.http import Response
 
 
 def customer_mention(x: XConnector, fake: FakeX, text: str = "my order is late") -> InboundMessage:
@@ -150,3 +157,42 @@ def test_an_app_bearer_token_carries_reads_while_posts_are_signed(connect, fake:
     auth = {r.path: r.headers["authorization"].split()[0] for r in fake.api.requests}
     assert auth[f"/2/users/{fake.me}/mentions"] == "Bearer"
     assert auth["/2/users/me"] == auth["/2/tweets"] == "OAuth"
+
+
+def test_a_reply_that_timed_out_after_x_posted_it_is_not_posted_twice(connect, fake: FakeX) -> None:
+    x = connect(timeout=0.3)
+    mention = customer_mention(x, fake)
+    fake.slow_once(lambda request: request.path == "/2/tweets", 1.0)
+
+    with pytest.raises(TransientError):
+        x.reply(mention, "Sorry Alice, refund issued.")
+    retried = x.reply(mention, "Sorry Alice, refund issued.")  # the outbox retries a transient failure
+
+    [posted] = fake.replies_to(mention.external_id)
+    assert retried.external_id == posted["id"]
+    assert len(fake.posts()) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, {"title": "Forbidden", "type": "about:blank", "status": 403,
+               "detail": "Reply to this conversation is not allowed because you have not been mentioned or "
+                         "otherwise engaged by the author of the post you are replying to."}),
+        (404, {"title": "Not Found Error", "type": "https://api.twitter.com/2/problems/resource-not-found",
+               "detail": "Could not find tweet with in_reply_to_tweet_id: [1]."}),
+        (400, {"errors": [{"message": "text: Tweet text is too long."}], "title": "Invalid Request",
+                "type": "https://api.twitter.com/2/problems/invalid-request"}),
+    ],
+    ids=["reply-not-allowed", "not-found", "invalid"],
+)
+def test_a_reply_x_will_never_accept_fails_for_good_with_xs_reason(x: XConnector, fake: FakeX, status: int, body: dict) -> None:
+    mention = customer_mention(x, fake)
+    fake.api.script("POST", "/2/tweets", Response(status, body))
+
+    with pytest.raises(PermanentError) as caught:
+        x.reply(mention, "Hello")
+
+    assert not isinstance(caught.value, AuthError | ReplyRefused)
+    reason = body.get("detail") or body["errors"][0]["message"]
+    assert reason[:40] in str(caught.value)
