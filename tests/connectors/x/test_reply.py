@@ -13,7 +13,7 @@ from connectors.base import (
 )
 from connectors.x import XConnector, measure
 from tests.connectors.x.conftest import secrets_for
-from tests.connectors.x.fake import FakeX
+from tests.connectors.x.fake import FakeX, recorded
 from tests.fakes.http import Response
 
 
@@ -196,3 +196,14 @@ def test_a_reply_x_will_never_accept_fails_for_good_with_xs_reason(x: XConnector
     assert not isinstance(caught.value, AuthError | ReplyRefused)
     reason = body.get("detail") or body["errors"][0]["message"]
     assert reason[:40] in str(caught.value)
+
+
+def test_the_documented_create_answer_becomes_the_receipt(x: XConnector, fake: FakeX) -> None:
+    mention = customer_mention(x, fake)
+    fake.api.script("POST", "/2/tweets", Response(201, recorded("create_tweet")))
+
+    receipt = x.reply(mention, "Sorry about that, we're on it.")
+
+    assert receipt.external_id == "2000"
+    assert receipt.url == "https://x.com/brand/status/2000"
+    assert receipt.raw["text"] == recorded("create_tweet")["data"]["text"]
