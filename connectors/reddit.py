@@ -25,8 +25,10 @@ Cursor: JSON with a mark per source (``inbox``, ``search``): the newest item see
 ``created_utc``) and the polls since anything was new. Each poll asks for items newer than it
 (``before=<fullname>``, ``page_size`` a page) and follows the answer's own ``before`` only while
 Reddit says newer items remain: one request per source when nothing is new, ceil(n/page_size)
-for n new. The first poll reads the newest page only, keeping the last ``backfill_hours``.
-Private messages (``t4``) are not cases on this public channel.
+for n new. Every ``RECHECK_EVERY`` idle polls the newest page is read instead (still one
+request), because Reddit answers ``before=X`` with nothing once X is removed from the listing.
+The first poll reads the newest page only, keeping the last ``backfill_hours``. Private
+messages (``t4``) are not cases on this public channel.
 """
 
 from __future__ import annotations
