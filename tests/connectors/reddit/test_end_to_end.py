@@ -86,6 +86,8 @@ def test_customer_mention_to_one_reply_in_its_thread(
     [post] = live_fake.api.calls("POST", "/api/comment")
     assert post.form["thing_id"] == mention["data"]["name"]
     assert post.form["text"].strip()
+    [ours] = live_fake.our_replies()
+    assert ours["parent_id"] == mention["data"]["name"] and ours["link_id"] == mention["data"]["parent_id"]
     assert mention["data"]["name"] not in live_fake.unread()
 
     cli("send")
