@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -561,22 +560,16 @@ _mount_sentiment()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a user's mistake becomes one line on stderr and exit code 1, never a traceback."""
     try:
-        result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except click.exceptions.Abort:
-        say_error("aborted")
-        return 1
+        app(args=argv, prog_name="socialcare")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except USER_ERRORS as err:
         say_error(str(err))
         return 1
     except ConnectorError as err:
         say_error(f"{type(err).__name__}: {err}")
         return 1
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def run() -> NoReturn:
