@@ -82,16 +82,19 @@ def send_approved(
             )
             .order_by(col(Case.due_at), col(Reply.id))
         ).all()
+    held: set[str] = set()
     for reply_id in ready:
-        claimed = _claim(engine, reply_id, channels, now)
+        claimed = _claim(engine, reply_id, channels, held, now)
         if claimed is None:
             result.deferred += 1
             continue
-        connector, to, text = claimed
+        connector, to, text, retry = claimed
         try:
             connector.check_reply(to, text, now)
-            receipt = connector.reply(to, text)
+            receipt = (connector.find_reply(to, text) if retry else None) or connector.reply(to, text)
         except ConnectorError as err:
+            if isinstance(err, RateLimited):
+                held.add(connector.name)
             _failed(engine, reply_id, connector, err, now, result)
             continue
         _sent(engine, reply_id, receipt, config, drafter, now)
@@ -100,8 +103,9 @@ def send_approved(
 
 
 def _claim(
-    engine: Engine, reply_id: int, channels: Mapping[str, Connector], now: datetime
-) -> tuple[Connector, InboundMessage, str] | None:
+    engine: Engine, reply_id: int, channels: Mapping[str, Connector], held: set[str], now: datetime
+) -> tuple[Connector, InboundMessage, str, bool] | None:
+    """Mark the reply ``sending`` and commit; says whether an earlier attempt may have reached the platform."""
     with session_scope(engine) as session:
         reply = session.exec(
             select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.APPROVED).with_for_update(skip_locked=True)
@@ -112,14 +116,15 @@ def _claim(
         account = session.get(Account, to.account_id) if to is not None else None
         assert to is not None and account is not None
         connector = channels.get(account.name)
-        if connector is None or not connector.pace.ready() or account.auth_failed_at is not None:
+        if connector is None or account.name in held or account.auth_failed_at is not None:
             return None
+        retry = reply.attempts > 0
         reply.status, reply.sending_since = ReplyStatus.SENDING, now
         reply.idempotency_key = uuid.uuid4().hex
         reply.attempts += 1
         session.add(reply)
         record(session, "outbox", "reply.sending", reply=reply, detail={"attempt": reply.attempts})
-        return connector, to_inbound(to), reply.text
+        return connector, to_inbound(to), reply.text, retry
 
 
 def _sent(engine: Engine, reply_id: int, receipt: Receipt, config: Config, drafter: Drafter, now: datetime) -> None:
@@ -187,7 +192,6 @@ def _failed(engine: Engine, reply_id: int, connector: Connector, err: ConnectorE
         else:
             reply.status = ReplyStatus.APPROVED
             if isinstance(err, RateLimited):
-                connector.pace.block_until(err.retry_at)
                 reply.next_attempt_at = err.retry_at or now + timedelta(minutes=1)
             else:
                 reply.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** (reply.attempts - 1)), MAX_BACKOFF)

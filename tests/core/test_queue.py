@@ -242,3 +242,42 @@ def test_rejecting_closes_the_case_with_its_reason(app: App, sandbox: SandboxCon
     assert detail["status"] == "closed" and detail["close_reason"] == "spam"
     assert detail["audit"][-1]["actor"] == "tester" and detail["audit"][-1]["detail"] == {"reason": "spam"}
     assert app.send().sent == 0
+
+
+def test_a_lost_answer_is_checked_on_the_platform_before_trying_again(
+    app: App, sandbox: SandboxConnector, monkeypatch
+) -> None:
+    sandbox.post("ann", "Do you ship to Malta?")
+    cycle(app)
+    approve(app, open_queue(app)[0]["id"])
+    really_reply = sandbox.reply
+
+    def posted_but_answer_lost(to, text):  # type: ignore[no-untyped-def]
+        really_reply(to, text)
+        raise TransientError("read timed out")
+
+    monkeypatch.setattr(sandbox, "reply", posted_but_answer_lost)
+    assert app.send().deferred == 1
+    monkeypatch.undo()
+    assert app.send(now=utcnow() + timedelta(minutes=5)).sent == 1
+    assert len([p for p in sandbox.posts() if p["author"] == "acme"]) == 1
+    assert open_queue(app) == []
+
+
+def test_a_rate_limited_reply_waits_without_stopping_polling(app: App, sandbox: SandboxConnector, monkeypatch) -> None:
+    from connectors.base import RateLimited
+
+    sandbox.post("ann", "Do you ship to Malta?")
+    cycle(app)
+    reply = approve(app, open_queue(app)[0]["id"])
+    retry_at = utcnow() + timedelta(minutes=15)
+
+    def limited(to, text):  # type: ignore[no-untyped-def]
+        raise RateLimited("too many replies", retry_at)
+
+    monkeypatch.setattr(sandbox, "reply", limited)
+    assert app.send().deferred == 1
+    with session_scope(app.engine) as session:
+        assert session.get(Reply, reply.id).next_attempt_at == retry_at
+    sandbox.post("bob", "And to Gozo?")
+    assert app.poll("sandbox").new == 1

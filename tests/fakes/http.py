@@ -122,6 +122,9 @@ class FakeAPI:
                 payload = response.encode()
                 self.send_response(response.status)
                 headers = {"content-type": "application/json; charset=utf-8", **response.headers}
+                if request.headers.get("connection", "").lower() == "close":
+                    self.close_connection = True
+                    headers["connection"] = "close"
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("content-length", str(len(payload)))
