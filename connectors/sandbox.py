@@ -66,7 +66,11 @@ class SandboxConnector(Connector):
 
     def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
         for post in self._read()["posts"]:
-            if post["reply_to"] == int(to.external_id) and post["author"] == self.settings.handle and post["text"] == text:
+            if (
+                post["reply_to"] == int(to.external_id)
+                and post["author"] == self.settings.handle
+                and post["text"] == text
+            ):
                 return self._receipt(post)
         return None
 

@@ -52,7 +52,9 @@ def get_case(session: Session, case_id: int) -> Case:
 
 def pending_reply(session: Session, case: Case) -> Reply | None:
     return session.exec(
-        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY)).order_by(col(Reply.id).desc())
+        select(Reply)
+        .where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))
+        .order_by(col(Reply.id).desc())
     ).first()
 
 
@@ -64,8 +66,10 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
     """Cases by deadline (then priority); each row is what the CLI shows and ``--json`` prints."""
     if wanted.status not in STATUSES:
         raise UserError(f"unknown status {wanted.status!r}; use one of {', '.join(STATUSES)}")
-    query = select(Case, Account, Identity).join(Account, col(Account.id) == Case.account_id).join(
-        Identity, col(Identity.id) == Case.identity_id
+    query = (
+        select(Case, Account, Identity)
+        .join(Account, col(Account.id) == Case.account_id)
+        .join(Identity, col(Identity.id) == Case.identity_id)
     )
     if wanted.status != "all":
         query = query.where(Case.status == wanted.status)
@@ -137,7 +141,9 @@ def show(session: Session, case_id: int) -> dict[str, Any]:
         )
     identities = session.exec(select(Identity.id).where(Identity.customer_id == identity.customer_id)).all()
     history = session.exec(
-        select(Case).where(col(Case.identity_id).in_(identities), Case.id != case.id).order_by(col(Case.opened_at).desc())
+        select(Case)
+        .where(col(Case.identity_id).in_(identities), Case.id != case.id)
+        .order_by(col(Case.opened_at).desc())
     ).all()
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
@@ -159,7 +165,8 @@ def show(session: Session, case_id: int) -> dict[str, Any]:
         },
         "messages": messages,
         "history": [
-            {"id": c.id, "status": c.status, "priority": c.priority, "opened_at": c.opened_at.isoformat()} for c in history
+            {"id": c.id, "status": c.status, "priority": c.priority, "opened_at": c.opened_at.isoformat()}
+            for c in history
         ],
         "replies": [
             {
@@ -183,7 +190,11 @@ def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
         return None
     return {
         "label": verdict.label,
-        "scores": {"negative": verdict.score_negative, "neutral": verdict.score_neutral, "positive": verdict.score_positive},
+        "scores": {
+            "negative": verdict.score_negative,
+            "neutral": verdict.score_neutral,
+            "positive": verdict.score_positive,
+        },
         "is_complaint": verdict.is_complaint,
         "intent": verdict.intent,
         "language": verdict.language,
@@ -214,7 +225,9 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
         try:
             connector.check_reply(to_inbound(to), reply.text)
         except ReplyRefused as err:
-            raise UserError(f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`") from None
+            raise UserError(
+                f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`"
+            ) from None
     reply.status, reply.approved_by, reply.approved_at = ReplyStatus.APPROVED, actor, utcnow()
     session.add(reply)
     session.flush()
@@ -259,9 +272,7 @@ def reject(session: Session, case_id: int, actor: str, reason: str) -> Case:
         reply.status = ReplyStatus.REJECTED
         session.add(reply)
     now = utcnow()
-    for message in session.exec(
-        select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))
-    ):
+    for message in session.exec(select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))):
         message.answered_at = now
         session.add(message)
     case.status, case.closed_at, case.close_reason = CaseStatus.CLOSED, now, reason

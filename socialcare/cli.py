@@ -12,7 +12,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -22,17 +22,19 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, config as configuration, db
+from socialcare import cases, db
+from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
 from socialcare.cases import QueueFilter, UserError
 from socialcare.config import Config, ConfigError
 from socialcare.daemon import Daemon
 from socialcare.db import DatabaseError, session_scope
-from socialcare.models import Account, Case
+from socialcare.models import Account
 
 console = Console(highlight=False)
 USER_ERRORS = (UserError, ConfigError, DatabaseError, BackendUnavailable, PermanentError)
@@ -44,7 +46,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -266,14 +270,19 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
         line.append(f"@{message['author'] or 'us'}: ", style="bold" if message["direction"] == "inbound" else "cyan")
         line.append(message["text"])
         if verdict:
+            complaint = " · complaint" if verdict["is_complaint"] else ""
             line.append(
-                f"\n    {verdict['label']} · {verdict['intent']}"
-                f"{' · complaint' if verdict['is_complaint'] else ''} · {verdict['language'] or '?'} · {verdict['backend']}",
+                f"\n    {verdict['label']} · {verdict['intent']}{complaint}"
+                f" · {verdict['language'] or '?'} · {verdict['backend']}",
                 style="dim",
             )
         console.print(line)
     if detail["history"]:
-        console.print(Text(f"earlier cases: {', '.join(str(h['id']) + ' ' + h['status'] for h in detail['history'])}", style="dim"))
+        console.print(
+            Text(
+                f"earlier cases: {', '.join(str(h['id']) + ' ' + h['status'] for h in detail['history'])}", style="dim"
+            )
+        )
     for reply in detail["replies"][-3:]:
         console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
 
@@ -318,7 +327,9 @@ def send(ctx: typer.Context) -> None:
     """Post every approved reply on its channel, in its thread."""
     application = _ctx(ctx).ready_app()
     result = application.send()
-    console.print(Text(f"sent {result.sent}, failed {result.failed}, deferred {result.deferred}, recovered {result.recovered}"))
+    console.print(
+        Text(f"sent {result.sent}, failed {result.failed}, deferred {result.deferred}, recovered {result.recovered}")
+    )
     if result.failed:
         raise typer.Exit(1)
 
@@ -392,7 +403,9 @@ def _edit(text: str) -> str:
 @app.command()
 def classify(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines with label, scores, is_complaint, intent, language, backend.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines with label, scores, is_complaint, intent, language, backend.")
+    ] = False,
 ) -> None:
     """Classify stdin, one text per line; one verdict per line out, in order."""
     classifier = _ctx(ctx).classifier()
@@ -436,10 +449,16 @@ def doctor(ctx: typer.Context) -> None:
         console.print(line, soft_wrap=True)
 
     application = context.app
+    stopped_accounts: dict[str, str] = {}
     try:
         application.check_store()
         application.sync_accounts()
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
+        with session_scope(application.engine) as session:
+            for row in session.exec(select(Account).where(col(Account.auth_failed_at).is_not(None))):
+                assert row.auth_failed_at is not None
+                when = row.auth_failed_at.astimezone(application.config.zone).strftime("%Y-%m-%d %H:%M")
+                stopped_accounts[row.name] = f"{when} ({row.last_error})"
     except DatabaseError as err:
         report(False, "database", str(err))
     try:
@@ -458,9 +477,15 @@ def doctor(ctx: typer.Context) -> None:
                 names = ", ".join(configuration.secret_env_name(name, s) for s in missing)
                 report(False, name, f"missing secrets: set {names} or put them in the secrets file")
                 continue
-            report(True, name, connector.verify())
+            who = connector.verify()
         except ConnectorError as err:
             report(False, name, f"{type(err).__name__}: {err}")
+            continue
+        stopped = stopped_accounts.get(name)
+        if stopped is not None:
+            report(False, name, f"{who}, but the daemon stopped polling it at {stopped}: restart the daemon to resume")
+        else:
+            report(True, name, who)
     if problems:
         raise typer.Exit(1)
 
@@ -470,7 +495,7 @@ def _sandbox(context: Context, account: str | None):  # type: ignore[no-untyped-
 
     names = [account] if account else [n for n, a in context.config.accounts.items() if a.platform == "sandbox"]
     if not names:
-        raise UserError("no sandbox account in the config; add an [accounts.NAME] with platform = \"sandbox\"")
+        raise UserError('no sandbox account in the config; add an [accounts.NAME] with platform = "sandbox"')
     connector = context.app.channels.get(context.config.account(names[0]).name)
     if not isinstance(connector, SandboxConnector):
         raise UserError(f"account {names[0]!r} is not an enabled sandbox account")

@@ -190,7 +190,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     if not isinstance(accounts, Mapping):
         raise ConfigError(f"{path}: accounts: must be a table of [accounts.NAME] sections")
     data["accounts"] = {
-        name: {**section, "name": name} if isinstance(section, Mapping) else section for name, section in accounts.items()
+        name: {**section, "name": name} if isinstance(section, Mapping) else section
+        for name, section in accounts.items()
     }
     try:
         return Config(path=path.resolve(), **data)
@@ -206,5 +207,5 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
 def _absolute_sqlite(url: str, folder: Path) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(folder / url[len(prefix):])
+        return prefix + str(folder / url[len(prefix) :])
     return url

@@ -63,7 +63,11 @@ class Daemon:
             result = self.app.send()
         if result.sent or result.failed or result.deferred or result.recovered:
             log.info(
-                "sent %d, failed %d, deferred %d, recovered %d", result.sent, result.failed, result.deferred, result.recovered
+                "sent %d, failed %d, deferred %d, recovered %d",
+                result.sent,
+                result.failed,
+                result.deferred,
+                result.recovered,
             )
 
     def watch_job(self) -> None:
@@ -91,7 +95,9 @@ class Daemon:
                     next_run_time=utcnow(),
                 )
         daemon = self.app.config.daemon
-        scheduler.add_job(self.process_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="process")
+        scheduler.add_job(
+            self.process_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="process"
+        )
         scheduler.add_job(self.send_job, IntervalTrigger(seconds=daemon.send_interval.total_seconds()), id="send")
         scheduler.add_job(self.watch_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="watch")
         self._scheduler = scheduler

@@ -55,7 +55,9 @@ class Drafter:
             except jinja2.TemplateSyntaxError as err:
                 raise ConfigError(f"template {name}, line {err.lineno}: {err.message}") from None
         if self.default_language not in self.languages:
-            raise ConfigError(f"language: no templates for {self.default_language!r} (have {', '.join(self.languages)})")
+            raise ConfigError(
+                f"language: no templates for {self.default_language!r} (have {', '.join(self.languages)})"
+            )
 
     def draft(self, request: DraftRequest) -> tuple[str, str]:
         """The reply text and the language it is written in."""

@@ -108,7 +108,9 @@ def _claim(
     """Mark the reply ``sending`` and commit; says whether an earlier attempt may have reached the platform."""
     with session_scope(engine) as session:
         reply = session.exec(
-            select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.APPROVED).with_for_update(skip_locked=True)
+            select(Reply)
+            .where(Reply.id == reply_id, Reply.status == ReplyStatus.APPROVED)
+            .with_for_update(skip_locked=True)
         ).first()
         if reply is None:
             return None
@@ -134,7 +136,12 @@ def _sent(engine: Engine, reply_id: int, receipt: Receipt, config: Config, draft
         to = session.get(Message, reply.to_message_id)
         case = session.get(Case, reply.case_id)
         assert to is not None and case is not None
-        reply.status, reply.external_id, reply.sent_at, reply.last_error = ReplyStatus.SENT, receipt.external_id, receipt.sent_at, None
+        reply.status, reply.external_id, reply.sent_at, reply.last_error = (
+            ReplyStatus.SENT,
+            receipt.external_id,
+            receipt.sent_at,
+            None,
+        )
         session.add(reply)
         _record_outbound(session, to, reply, receipt)
         for message in session.exec(
@@ -179,7 +186,9 @@ def _record_outbound(session: Session, to: Message, reply: Reply, receipt: Recei
     )
 
 
-def _failed(engine: Engine, reply_id: int, connector: Connector, err: ConnectorError, now: datetime, result: SendResult) -> None:
+def _failed(
+    engine: Engine, reply_id: int, connector: Connector, err: ConnectorError, now: datetime, result: SendResult
+) -> None:
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
@@ -210,7 +219,12 @@ def _flag_auth(session: Session, account_name: str, message: str, now: datetime)
 
 
 def _recover_stale(
-    engine: Engine, channels: Mapping[str, Connector], config: Config, drafter: Drafter, now: datetime, result: SendResult
+    engine: Engine,
+    channels: Mapping[str, Connector],
+    config: Config,
+    drafter: Drafter,
+    now: datetime,
+    result: SendResult,
 ) -> None:
     """Settle replies left ``sending`` by a crash: recorded if the platform has them, else re-approved."""
     with session_scope(engine) as session:

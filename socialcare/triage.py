@@ -186,9 +186,7 @@ def _ensure_draft(
     session: Session, case: Case, account: Account, latest: Message, verdicts: Sequence[Verdict], drafter: Drafter
 ) -> None:
     """One pending reply per case: a fresh draft follows the customer's newest message."""
-    pending = session.exec(
-        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))
-    ).first()
+    pending = session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return
     identity = session.get(Identity, case.identity_id)

@@ -43,7 +43,10 @@ def test_mistakes_get_one_line_and_exit_1(workspace: Workspace, args: tuple[str,
         ("[targets]\ncomplaint = 'soon'\n", "targets.complaint: 'soon' is not a duration"),
         ("[targets]\ncomplaint = -5\n", "targets.complaint: must be longer than zero"),
         ("[accounts.shop]\nplatform = 'myspace'\n", "accounts.shop.platform: unknown platform 'myspace'"),
-        ("[accounts.shop]\nplatform = 'sandbox'\npath = 's.json'\ncolour = 'red'\n", "accounts.shop.colour: unknown key"),
+        (
+            "[accounts.shop]\nplatform = 'sandbox'\npath = 's.json'\ncolour = 'red'\n",
+            "accounts.shop.colour: unknown key",
+        ),
         ("[accounts.shop]\nplatform = 'sandbox'\n", "accounts.shop.path: Field required"),
     ],
 )
@@ -78,9 +81,7 @@ def test_hostile_and_extreme_text_is_stored_and_shown_verbatim(workspace: Worksp
     from connectors.sandbox import SandboxConnector
     from socialcare import config as configuration
 
-    sandbox = SandboxConnector.from_config(
-        "sandbox", {"path": workspace.root / "config" / "sandbox.json"}, {}
-    )
+    sandbox = SandboxConnector.from_config("sandbox", {"path": workspace.root / "config" / "sandbox.json"}, {})
     for index, text in enumerate(HOSTILE):
         sandbox.post(f"user{index}", text, name="{{ 7*7 }} <b>Eve</b>" if index == 0 else None)
     assert configuration.load(workspace.config)

@@ -16,7 +16,11 @@ from tests.core.conftest import KeywordClassifier
 @pytest.fixture
 def seeded(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setattr(App, "classifier", KeywordClassifier())
-    for author, text in [("ann", "Where is my refund?"), ("bob", "Do you ship to Malta?"), ("cy", "EARN $$$ click here")]:
+    for author, text in [
+        ("ann", "Where is my refund?"),
+        ("bob", "Do you ship to Malta?"),
+        ("cy", "EARN $$$ click here"),
+    ]:
         assert workspace.run("sandbox", "post", "--author", author, "--text", text).code == 0
     assert workspace.run("poll").code == 0
     return workspace

@@ -20,18 +20,24 @@ def test_the_daemon_polls_on_schedule_and_stops_on_sigterm(tmp_path: Path) -> No
     config = tmp_path / "config" / "socialcare.toml"
     config.parent.mkdir()
     config.write_text(
-        SANDBOX_CONFIG.format(database_url="sqlite:///socialcare.db").replace('poll_interval = "10s"', 'poll_interval = "1s"'),
+        SANDBOX_CONFIG.format(database_url="sqlite:///socialcare.db").replace(
+            'poll_interval = "10s"', 'poll_interval = "1s"'
+        ),
         encoding="utf-8",
     )
     cli = [sys.executable, "-m", "socialcare", "--config", str(config)]
     assert subprocess.run([*cli, "init"], capture_output=True, timeout=120).returncode == 0
     log = tmp_path / "daemon.log"
     with open(log, "w") as sink:
-        daemon = subprocess.Popen([*cli, "daemon"], stderr=sink, stdout=sink, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        daemon = subprocess.Popen(
+            [*cli, "daemon"], stderr=sink, stdout=sink, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         try:
             _wait_for(log, "daemon running", daemon)
             post = subprocess.run(
-                [*cli, "sandbox", "post", "--author", "ann", "--text", "Where is my parcel?"], capture_output=True, text=True
+                [*cli, "sandbox", "post", "--author", "ann", "--text", "Where is my parcel?"],
+                capture_output=True,
+                text=True,
             )
             assert post.returncode == 0
             _wait_for(log, "sandbox: fetched 1, new 1", daemon)

@@ -11,7 +11,14 @@ from socialcare.drafting import Drafter, DraftRequest, first_name
 
 
 def request(**kw: object) -> DraftRequest:
-    base = {"language": "en", "intent": "question", "is_complaint": False, "customer_name": "Ann", "channel": "x", "handle": "ann"}
+    base = {
+        "language": "en",
+        "intent": "question",
+        "is_complaint": False,
+        "customer_name": "Ann",
+        "channel": "x",
+        "handle": "ann",
+    }
     return DraftRequest(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -52,6 +59,8 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
         Drafter(tmp_path).draft(request())
 
 
-@pytest.mark.parametrize(("name", "handle", "greeting"), [("Maria Rossi", "mr", "Maria"), (None, "mr", "mr"), ("  ", "mr", "mr")])
+@pytest.mark.parametrize(
+    ("name", "handle", "greeting"), [("Maria Rossi", "mr", "Maria"), (None, "mr", "mr"), ("  ", "mr", "mr")]
+)
 def test_greets_by_first_name_else_handle(name: str | None, handle: str, greeting: str) -> None:
     assert first_name(name, handle) == greeting

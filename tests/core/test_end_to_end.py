@@ -35,12 +35,39 @@ def test_a_customer_post_is_answered_in_its_thread(tmp_path: Path, database_url:
     socialcare(config, "init")
 
     posted = {
-        socialcare(config, "sandbox", "post", "--author", "jdawson", "--name", "James Dawson",
-                   "--text", "What time does the Leeds store open on Sunday?").stdout.strip(): "question",
-        socialcare(config, "sandbox", "post", "--author", "maria_rossi", "--name", "Maria Rossi",
-                   "--text", "Vergogna! Il pacco non è mai arrivato e nessuno risponde, voglio il rimborso.").stdout.strip(): "complaint",
-        socialcare(config, "sandbox", "post", "--author", "sophie_m", "--name", "Sophie Martin",
-                   "--text", "Love the new winter collection, thanks!").stdout.strip(): "praise",
+        socialcare(
+            config,
+            "sandbox",
+            "post",
+            "--author",
+            "jdawson",
+            "--name",
+            "James Dawson",
+            "--text",
+            "What time does the Leeds store open on Sunday?",
+        ).stdout.strip(): "question",
+        socialcare(
+            config,
+            "sandbox",
+            "post",
+            "--author",
+            "maria_rossi",
+            "--name",
+            "Maria Rossi",
+            "--text",
+            "Vergogna! Il pacco non è mai arrivato e nessuno risponde, voglio il rimborso.",
+        ).stdout.strip(): "complaint",
+        socialcare(
+            config,
+            "sandbox",
+            "post",
+            "--author",
+            "sophie_m",
+            "--name",
+            "Sophie Martin",
+            "--text",
+            "Love the new winter collection, thanks!",
+        ).stdout.strip(): "praise",
     }
     assert len(posted) == 3 and all(key.isdigit() for key in posted)
 

@@ -85,7 +85,8 @@ class FakeAPI:
     def calls(self, method: str | None = None, path: str | None = None) -> list[Request]:
         pattern = re.compile(path + r"/?$") if path else None
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if (method is None or r.method == method.upper()) and (pattern is None or pattern.match(r.path))
         ]
 
