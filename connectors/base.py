@@ -200,6 +200,10 @@ class Connector(ABC):
     def from_config(cls, name: str, options: Mapping[str, Any], secrets: Mapping[str, SecretStr]) -> Connector:
         return cls(name, cls.settings_model.model_validate(dict(options)), secrets)
 
+    def required_secrets(self) -> tuple[str, ...]:
+        """The secrets this account cannot work without; ``secrets`` lists every one it may use."""
+        return self.secrets
+
     def secret(self, key: str) -> str:
         try:
             return self._secrets[key].get_secret_value()

@@ -176,13 +176,14 @@ class XConnector(Connector):
 
     settings: XSettings
 
+    def required_secrets(self) -> tuple[str, ...]:
+        """Only the auth mode's own secrets; the bearer token is optional with OAuth 1.0a."""
+        return OAUTH2_SECRETS if self.settings.auth == "oauth2" else OAUTH1_SECRETS
+
     def __init__(self, name: str, settings: Settings, secrets: Mapping[str, SecretStr]) -> None:
         if not isinstance(settings, XSettings):
             raise TypeError(f"XConnector needs XSettings, got {type(settings).__name__}")
         super().__init__(name, settings, secrets)
-        # The class lists every secret the core may resolve; this account needs only its auth
-        # mode's (``socialcare doctor`` reports the missing ones by name).
-        self.secrets = OAUTH2_SECRETS if settings.auth == "oauth2" else OAUTH1_SECRETS  # type: ignore[misc]
         self.clock: Callable[[], datetime] = utcnow
         self.pace = Pace(clock=lambda: self.clock())
         self._client: tweepy.Client | None = None

@@ -472,7 +472,8 @@ def doctor(ctx: typer.Context) -> None:
             continue
         try:
             connector = application.channels[name]
-            missing = [s for s in connector.secrets if s not in application.config.secrets_for(name, connector.secrets)]
+            needed = connector.required_secrets()
+            missing = [s for s in needed if s not in application.config.secrets_for(name, needed)]
             if missing:
                 names = ", ".join(configuration.secret_env_name(name, s) for s in missing)
                 report(False, name, f"missing secrets: set {names} or put them in the secrets file")
