@@ -15,7 +15,7 @@ from .base import BackendUnavailable, Classifier, Intent, Label, Verdict
 __all__ = ["BACKENDS", "BackendUnavailable", "Classifier", "Intent", "Label", "Verdict", "load"]
 
 log = logging.getLogger("socialcare.sentiment")
-BACKENDS = ("offline",)
+BACKENDS = ("offline", "transformers")
 
 
 def load(name: str = "offline", **options: Any) -> Classifier:
@@ -24,6 +24,10 @@ def load(name: str = "offline", **options: Any) -> Classifier:
         from .offline import OfflineClassifier
 
         classifier: Classifier = _build(OfflineClassifier, name, options)
+    elif name == "transformers":
+        from .hf import TransformersClassifier
+
+        classifier = _build(TransformersClassifier, name, options)
     else:
         raise BackendUnavailable(f"unknown sentiment backend {name!r}; choose one of: {', '.join(BACKENDS)}")
     log.info("sentiment backend %s %s loaded from %s", classifier.name, classifier.version, classifier.source)

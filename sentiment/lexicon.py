@@ -28,8 +28,14 @@ LEXICON_FEATURES = (
     "emoji_negative",
     "exclamations",
     "questions",
+    "valence_positive",
+    "valence_negative",
+    "valence_max",
+    "valence_min",
 )
 NEGATION_SCOPE = 3
+NEGATED_VALENCE = -0.74
+"""VADER's own factor for a valence under negation ("not great" is mildly negative, not -great)."""
 """Tokens after a negator whose polarity flips: "not at all good", "non è per niente buono"."""
 
 
@@ -58,6 +64,8 @@ class Lexicon:
     intensifiers: _WordSet
     emoji_positive: frozenset[str]
     emoji_negative: frozenset[str]
+    valence: dict[str, float]
+    """VADER's 7,500 rated English words and emoticons (-4..4), useful on English tweets mixed into every language."""
 
     def negated(self, tokens: list[str]) -> list[bool]:
         """Which tokens sit inside a negation scope, for ``NOT_word`` n-gram features."""
@@ -73,11 +81,15 @@ class Lexicon:
 
     def features(self, tokens: list[str]) -> np.ndarray:
         """The :data:`LEXICON_FEATURES` counts, log-scaled so one long rant does not dominate."""
-        counts = dict.fromkeys(LEXICON_FEATURES, 0.0)
+        counts = dict.fromkeys(LEXICON_FEATURES[:-4], 0.0)
+        valences = [0.0]
         negated_until = -1
         intense_next = False
         for i, tok in enumerate(tokens):
             word = tok.lstrip("#")
+            valence = self.valence.get(word, 0.0)
+            if valence:
+                valences.append(valence * NEGATED_VALENCE if i <= negated_until else valence)
             if tok in self.emoji_positive:
                 counts["emoji_positive"] += 1
                 continue
@@ -99,7 +111,10 @@ class Lexicon:
                 if intense_next:
                     counts[f"intense_{polarity}"] += 1
             intense_next = word in self.intensifiers
-        return np.array([math.log1p(v) for v in counts.values()], dtype=np.float32)
+        counts["valence_positive"] = sum(v for v in valences if v > 0)
+        counts["valence_negative"] = -sum(v for v in valences if v < 0)
+        scaled = [math.log1p(v) for v in counts.values()]
+        return np.array([*scaled, max(valences), -min(valences)], dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -113,4 +128,16 @@ def lexicon() -> Lexicon:
         intensifiers=_WordSet(raw["intensifiers"]),
         emoji_positive=frozenset(raw["emoji_positive"]),
         emoji_negative=frozenset(raw["emoji_negative"]),
+        valence=_vader(),
     )
+
+
+def _vader() -> dict[str, float]:
+    """Token -> mean valence from the ``vaderSentiment`` package's lexicon file (MIT, C.J. Hutto)."""
+    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text("utf-8")
+    valence = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            valence[parts[0]] = float(parts[1])
+    return valence
