@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.base import InboundMessage
 from socialcare.models import Account, Customer, Direction, Identity, Message, utcnow
@@ -21,13 +21,13 @@ class IngestResult:
 def ingest(session: Session, account: Account, messages: Iterable[InboundMessage]) -> IngestResult:
     """Record messages once; our own posts become outbound and answer what they reply to."""
     result = IngestResult()
-    for inbound in messages:
-        exists = session.exec(
-            select(Message.id).where(Message.platform == inbound.platform, Message.external_id == inbound.external_id)
-        ).first()
-        if exists is not None:
+    batch = list(messages)
+    seen = _known(session, batch)
+    for inbound in batch:
+        if (inbound.platform, inbound.external_id) in seen:
             result.duplicates += 1
             continue
+        seen.add((inbound.platform, inbound.external_id))
         message = _record(session, account, inbound)
         if message.direction == Direction.OUTBOUND:
             result.new_outbound += 1
@@ -36,6 +36,21 @@ def ingest(session: Session, account: Account, messages: Iterable[InboundMessage
             assert message.id is not None
             result.new_inbound.append(message.id)
     return result
+
+
+def _known(session: Session, batch: list[InboundMessage]) -> set[tuple[str, str]]:
+    """Which of these messages the store already has, in one query per platform."""
+    known: set[tuple[str, str]] = set()
+    for platform in {m.platform for m in batch}:
+        ids = [m.external_id for m in batch if m.platform == platform]
+        for start in range(0, len(ids), 500):
+            rows = session.exec(
+                select(Message.external_id).where(
+                    Message.platform == platform, col(Message.external_id).in_(ids[start : start + 500])
+                )
+            )
+            known.update((platform, external_id) for external_id in rows)
+    return known
 
 
 def _record(session: Session, account: Account, inbound: InboundMessage) -> Message:
