@@ -72,18 +72,30 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"doesn'?t work|does not work|not working|stopped working|broken|no (?:one|body) (?:answers|replies|responds|helps)|"
         r"nobody (?:answers|replies|responds|helps)|worst|terrible|awful|horrible|disgust\w*|unacceptable|ridiculous|"
         r"disappoint\w*|useless|pathetic|shame on you|complain\w*|cancel+ed|overcharged|rude|fed up|sick of|"
-        r"on hold for|hours on hold|no response|no reply|can'?t (?:log ?in|access|connect)|keeps? crashing|error",
+        r"on hold for|hours on hold|no response|no reply|can'?t (?:log ?in|access|connect|get|use|find|load)|"
+        r"keeps? (?:crashing|freezing|failing|dropping)|error|"
+        # how customers describe a fault to a brand: effort spent, things that stop, asks for help
+        r"(?:stopp?ed|stops?) working|won'?t (?:work|load|start|restart|connect|open|let)|does(?:n'?t| not) let me|"
+        r"tried (?:everything|again|several|many|multiple|different|\w+ times)|please help|help me|help!|"
+        r"freez\w*|crash\w*|slow ?down|so slow|too slow|skipping|drain\w*|dead end|(?:is|went|still) down|outage|"
+        r"delay(?:ed|s)?|messed up|screwed up|sux|sucks?|grr+|paralys\w*|bricked|not happy|unhappy|not keen|"
+        r"suffer\w*|disgrace\w*|killing my|(?:problems?|issues?)(?! (?:is |was |now |are )?(?:solved|fixed|resolved|sorted))|bug(?:s|gy)?|sort (?:it|this|your \w+(?: \w+)?) out|fix (?:it|this|your)",
         r"vergogn\w*|non funziona\w*|non va|mai arrivat\w*|non (?:è )?(?:ancora )?arrivat\w*|ancora (?:in attesa|aspetto|niente)|"
         r"nessuno risponde|non rispond\w*|aspetto da|sto aspettando|in attesa da|pessim\w*|schif\w*|inaccettabil\w*|"
-        r"ridicol\w*|delus\w*|reclam\w*|disservizio|guast\w*|rott[oa]|bloccat\w*|non riesco|ladri|scandal\w*",
+        r"ridicol\w*|delus\w*|reclam\w*|disservizio|guast\w*|rott[oa]|bloccat\w*|si blocca|non riesco|non mi fa|ladri|"
+        r"scandal\w*|aiuto|ho provato|lentissim\w*|problem[ai]|ritardo",
         r"vergüenza|no funciona|nunca (?:llegó|llego)|no (?:ha )?llegado|nadie (?:responde|contesta)|sigo esperando|"
-        r"llevo \w+ (?:días|semanas) esperando|pésim\w*|pesim\w*|inaceptable|reclamaci\w*|queja\w*|estropead\w*|roto|rota",
+        r"llevo \w+ (?:días|semanas) esperando|pésim\w*|pesim\w*|inaceptable|reclamaci\w*|queja\w*|estropead\w*|roto|rota|"
+        r"ayuda|no puedo|no me deja|se cuelga|problemas?|retraso",
         r"honte|ne fonctionne pas|marche pas|jamais (?:reçu|arrivé)|toujours pas|personne ne répond|j'attends|inadmissible|"
-        r"inacceptable|lamentable|déçu\w*|réclamation|plainte|en panne|cassé",
+        r"inacceptable|lamentable|déçu\w*|réclamation|plainte|en panne|cassé|aidez-moi|je n'arrive pas|impossible de|"
+        r"plante|problèmes?|retard",
         r"schande|funktioniert nicht|geht nicht|nie angekommen|nicht angekommen|immer noch nicht|warte seit|niemand antwortet|"
-        r"keine antwort|unverschämt\w*|enttäusch\w*|beschwerde|kaputt|frechheit|katastroph\w*",
+        r"keine antwort|unverschämt\w*|enttäusch\w*|beschwerde|kaputt|frechheit|katastroph\w*|hilfe|kann nicht|"
+        r"stürzt ab|problem\w*|verspätung",
         r"vergonha|não funciona|nao funciona|nunca chegou|não chegou|nao chegou|ainda (?:não|nao|estou esperando)|"
-        r"ninguém responde|ninguem responde|esperando há|péssim\w*|pessim\w*|absurdo|reclama\w*|quebrad\w*|descaso",
+        r"ninguém responde|ninguem responde|esperando há|péssim\w*|pessim\w*|absurdo|reclama\w*|quebrad\w*|descaso|"
+        r"ajuda|não consigo|nao consigo|trava|não deixa|problemas?|atraso",
     ),
     Intent.QUESTION: (
         r"\?",
