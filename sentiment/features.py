@@ -13,6 +13,7 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -23,6 +24,17 @@ from .text import normalise, tokens
 __all__ = ["CUE_NAMES", "Featurizer", "SparseRows"]
 
 CUE_NAMES = (*LEXICON_FEATURES, *(f"intent_{i.value}" for i in intents.PRECEDENCE))
+
+
+@lru_cache(maxsize=100_000)
+def _char_codes(token: str, low: int, high: int) -> tuple[int, ...]:
+    """CRC-32 of the token's character n-grams (with word-boundary spaces); tokens repeat, so cached."""
+    padded = f" {token} "
+    return tuple(
+        zlib.crc32(f"c:{padded[i : i + n]}".encode("utf-8", "replace"))
+        for n in range(low, high + 1)
+        for i in range(len(padded) - n + 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -114,17 +126,13 @@ class Featurizer:
         words = [f"w:{t}" for t in toks]
         words += [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
         words += [f"n:{t}" for t, neg in zip(toks, negated, strict=True) if neg]
-        chars = []
-        for tok in toks:
-            padded = f" {tok} "
-            for n in range(self.char_min, self.char_max + 1):
-                chars.extend(f"c:{padded[i:i + n]}" for i in range(len(padded) - n + 1))
+        codes = [zlib.crc32(f.encode("utf-8", "replace")) for f in words]
+        mask = self.width - 1
         row: dict[int, float] = {}
-        for block in (words, chars):
+        for block in (codes, [c for tok in toks for c in _char_codes(tok, self.char_min, self.char_max)]):
             counts: dict[int, float] = {}
-            for feature in block:
-                code = zlib.crc32(feature.encode("utf-8", "replace"))
-                index = code & (self.width - 1)
+            for code in block:
+                index = code & mask
                 counts[index] = counts.get(index, 0.0) + (1.0 if code & 0x80000000 else -1.0)
             scaled = {k: math.copysign(1.0 + math.log(abs(v)), v) for k, v in counts.items() if v}
             norm_ = math.sqrt(sum(v * v for v in scaled.values())) or 1.0

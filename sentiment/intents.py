@@ -15,6 +15,7 @@ inside a complaint is answered as part of handling the complaint.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .base import Intent
 
@@ -132,6 +133,7 @@ _COMPILED = {
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+[,:]?)+\s*")
 
 
+@lru_cache(maxsize=4096)
 def detect(text: str) -> tuple[Intent, ...]:
     """Every intent whose phrases occur in ``text`` (already lower-cased), in precedence order."""
     text = _LEADING_MENTIONS.sub("", text)

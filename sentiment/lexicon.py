@@ -53,7 +53,10 @@ class _WordSet:
     def __contains__(self, token: str) -> bool:
         if token in self.exact:
             return True
-        return any(len(token) >= n and token[:n] in stems for n, stems in self.prefixes.items())
+        for n, stems in self.prefixes.items():
+            if token[:n] in stems and len(token) >= n:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
