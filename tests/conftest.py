@@ -1,4 +1,4 @@
-"""Shared fixtures: a working folder with a config, the CLI run in-process, SQLite and PostgreSQL stores."""
+"""Shared fixtures: a working folder with a config, the CLI run in-process, SQLite and PostgreSQL stores, a clock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,29 @@ def _postgres_reason() -> str | None:
 
 
 _PG_SKIP = _postgres_reason()
+
+
+class Clock:
+    """A clock that moves only when a test says so; a fake and a connector share one, so no test sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def epoch(self) -> float:
+        """The same instant as ``time.time()`` gives it, for fakes that count in epoch seconds."""
+        return self.now.timestamp()
+
+    def tick(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

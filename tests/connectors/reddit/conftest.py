@@ -8,7 +8,6 @@ backfill window and retry times), so no test sleeps and every time is exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,30 +16,11 @@ from pydantic import SecretStr
 from connectors import load
 from connectors.base import Pace
 from connectors.reddit import RedditConnector
+from tests.conftest import Clock
 
 from .fake import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, FakeReddit
 
 SECRETS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "username": USERNAME, "password": PASSWORD}
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def epoch(self) -> float:
-        return self.now.timestamp()
-
-    def tick(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import pytest
 
 from connectors.base import AuthError, MalformedPayload, RateLimited, TransientError
 from connectors.reddit import RedditConnector
+from tests.conftest import Clock
 from tests.fakes.http import Response
 
-from .conftest import SECRETS, Clock, api_calls, secrets
+from .conftest import SECRETS, api_calls, secrets
 from .fake import FakeReddit
 
 EMPTY = {"kind": "Listing", "data": {"after": None, "dist": 0, "modhash": None, "geo_filter": "", "children": [], "before": None}}

@@ -11,8 +11,9 @@ import pytest
 
 from connectors.base import ReplyRefused
 from connectors.reddit import RECHECK_EVERY, RedditConnector
+from tests.conftest import Clock
 
-from .conftest import Clock, api_calls
+from .conftest import api_calls
 from .fake import USERNAME, FakeReddit
 
 SEARCH = {"keywords": ["BrandCo", "Brand Co"], "subreddits": ["Tools", "r/HomeImprovement"]}

@@ -16,9 +16,10 @@ from connectors.base import (
     TransientError,
 )
 from connectors.reddit import RedditConnector
+from tests.conftest import Clock
 from tests.fakes.http import Response
 
-from .conftest import Clock, api_calls
+from .conftest import api_calls
 from .fake import USERNAME, FakeReddit, fixture
 
 SEARCH = {"keywords": ["BrandCo"], "subreddits": ["Tools"]}

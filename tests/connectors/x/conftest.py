@@ -7,7 +7,6 @@ and read budget), so no test sleeps and every time is exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,26 +14,10 @@ from pydantic import SecretStr
 
 from connectors import load
 from connectors.x import XConnector
+from tests.conftest import Clock
 from tests.connectors.x.fake import FakeX
 
 OAUTH1 = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from connectors.base import (
     TransientError,
 )
 from connectors.x import XConnector, XSettings
-from tests.connectors.x.conftest import Clock, secrets_for
+from tests.conftest import Clock
+from tests.connectors.x.conftest import secrets_for
 from tests.connectors.x.fake import FakeX, recorded
 from tests.fakes.http import Response
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.x import XConnector
-from tests.connectors.x.conftest import Clock
+from tests.conftest import Clock
 from tests.connectors.x.fake import FakeX, recorded
 from tests.fakes.http import Response
 
