@@ -76,8 +76,10 @@ USAGE_THRESHOLD = 80.0
 THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
 #: Without a hint from the usage headers, how long to leave a throttled account alone.
 DEFAULT_THROTTLE_PAUSE = timedelta(minutes=15)
-#: Messenger's "outside of allowed window" subcode on code 10.
+#: Messenger's "outside of allowed window" refusal: code 10 under several subcodes (2018278 and
+#: others for older policies), all with this message; it is a closed window, not a missing permission.
 OUTSIDE_WINDOW_SUBCODE = 2018278
+OUTSIDE_WINDOW_MESSAGE = "outside of allowed window"
 _PERMISSION = re.compile(r"\b((?:pages|instagram|business|read|publish)_[a-z_]+)\b")
 
 
@@ -237,7 +239,7 @@ class Graph:
             return RateLimited(f"{said}; throttled, next try after {retry_at:%H:%M} UTC", retry_at)
         if code in (190, 102):
             return AuthError(f"{said}; the Page access token expired or was revoked: renew the Page token")
-        if code == 10 and subcode == OUTSIDE_WINDOW_SUBCODE:
+        if code == 10 and (subcode == OUTSIDE_WINDOW_SUBCODE or OUTSIDE_WINDOW_MESSAGE in text.lower()):
             return ReplyRefused(f"{said}; the customer's messaging window has closed, nothing was sent")
         if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
             missing = _PERMISSION.search(text)
@@ -303,9 +305,18 @@ class Seen:
     def is_new(self, at: datetime, external_id: str) -> bool:
         return at > self.at or (at == self.at and external_id not in self.ids)
 
-    def advanced(self, messages: Iterable[InboundMessage]) -> Seen:
+    def advanced(self, messages: Iterable[InboundMessage], horizon: datetime | None = None) -> Seen:
+        """The mark after ``messages``; those newer than ``horizon`` leave it where it is.
+
+        A poll reads its sources one after another, so a message read late in a poll can be
+        newer than one written meanwhile on a source read earlier. ``horizon`` is the newest time
+        the listing that chose what to read had seen: a mark beyond it would skip such a message.
+        What lies beyond is read again next time (ingest keeps one copy).
+        """
         newest, ids = self.at, set(self.ids)
         for message in messages:
+            if horizon is not None and message.created_at > horizon:
+                continue
             if message.created_at > newest:
                 newest, ids = message.created_at, set()
             if message.created_at == newest:

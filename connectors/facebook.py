@@ -7,7 +7,9 @@ changed since the last poll have their comments read, newest first, until the po
 comments it has already seen. Calls per poll: 1 when nothing is new, plus, for each post with
 new comments, ceil(new / page_size) pages (one more when the count is an exact multiple of the
 page size, since only the next page can show that it holds nothing new). Comments on posts older
-than the ``watch_posts`` most recent ones are not watched.
+than the ``watch_posts`` most recent ones are not watched. The cursor never moves past the newest
+``updated_time`` of that first answer, so a comment written on an already-read post while the
+poll goes on to the next ones is still ahead of it.
 
 A reply goes to ``POST /{comment-id}/comments`` on the top-level comment of the thread: a
 reply to a reply is posted under the same top-level comment, where Facebook shows it anyway.
@@ -63,7 +65,11 @@ class FacebookConnector(GraphConnector):
         )
         found: list[InboundMessage] = []
         marks: dict[str, list[Any]] = {}
-        for post in items(page, where):
+        posts = items(page, where)
+        # A post's updated_time moves with each comment, so this is the newest comment the
+        # listing knew of; comments read later in this poll may be newer (see Seen.advanced).
+        horizon = max((parse_time(p["updated_time"]) for p in posts if p.get("updated_time")), default=None)
+        for post in posts:
             post_id = str(post.get("id"))
             found.extend(self._visitor_post(post, seen))
             summary = (post.get("comments") or {}).get("summary") or {}
@@ -72,7 +78,7 @@ class FacebookConnector(GraphConnector):
             if count != 0 and known.get(post_id) != marks[post_id]:
                 found.extend(self._new_comments(post, seen))
         found.sort(key=lambda m: (m.created_at, m.external_id))
-        return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "posts": marks})
+        return found, self._dump_cursor({"seen": seen.advanced(found, horizon).dump(), "posts": marks})
 
     def reply(self, to: InboundMessage, text: str) -> Receipt:
         self.check_reply(to, text)
