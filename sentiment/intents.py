@@ -32,7 +32,12 @@ PRECEDENCE = (
 COMPLAINT_INTENTS = frozenset({Intent.URGENT, Intent.REFUND, Intent.COMPLAINT})
 """Intents that make a message a complaint whatever its tone."""
 
-_B = r"(?<![\w])"  # word start that also works before accented letters
+_B = r"(?<![\w])"
+_SOLVED = (
+    r"(?!\w)(?! (?:is |was |now |are |è |ist |fue |foi |est )?"
+    r"(?:solved|fixed|resolved|sorted|risolto|gelöst|resuelto|solucionado|resolvido|résolu))"
+)
+"""Not followed by "solved": "problem solved, thanks!" is praise, not a complaint."""  # word start that also works before accented letters
 _PATTERNS: dict[Intent, tuple[str, ...]] = {
     Intent.URGENT: (
         # legal threats
@@ -80,23 +85,28 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"tried (?:everything|again|several|many|multiple|different|\w+ times)|please help|help me|help!|"
         r"freez\w*|crash\w*|slow ?down|so slow|too slow|skipping|drain\w*|dead end|(?:is|went|still) down|outage|"
         r"delay(?:ed|s)?|messed up|screwed up|sux|sucks?|grr+|paralys\w*|bricked|not happy|unhappy|not keen|"
-        r"suffer\w*|disgrace\w*|killing my|(?:problems?|issues?)(?! (?:is |was |now |are )?(?:solved|fixed|resolved|sorted))|bug(?:s|gy)?|sort (?:it|this|your \w+(?: \w+)?) out|fix (?:it|this|your)",
+        r"suffer\w*|disgrace\w*|killing my|(?:problems?|issues?)"
+        rf"{_SOLVED}|bug(?:s|gy)?|sort (?:it|this|your \w+(?: \w+)?) out|fix (?:it|this|your)",
         r"vergogn\w*|non funziona\w*|non va|mai arrivat\w*|non (?:è )?(?:ancora )?arrivat\w*|ancora (?:in attesa|aspetto|niente)|"
         r"nessuno risponde|non rispond\w*|aspetto da|sto aspettando|in attesa da|pessim\w*|schif\w*|inaccettabil\w*|"
         r"ridicol\w*|delus\w*|reclam\w*|disservizio|guast\w*|rott[oa]|bloccat\w*|si blocca|non riesco|non mi fa|ladri|"
-        r"scandal\w*|aiuto|ho provato|lentissim\w*|problem[ai]|ritardo",
+        r"scandal\w*|aiuto|ho provato|lentissim\w*|ritardo|"
+        rf"problem[ai]{_SOLVED}",
         r"vergüenza|no funciona|nunca (?:llegó|llego)|no (?:ha )?llegado|nadie (?:responde|contesta)|sigo esperando|"
         r"llevo \w+ (?:días|semanas) esperando|pésim\w*|pesim\w*|inaceptable|reclamaci\w*|queja\w*|estropead\w*|roto|rota|"
-        r"ayuda|no puedo|no me deja|se cuelga|problemas?|retraso",
+        r"ayuda|no puedo|no me deja|se cuelga|retraso|"
+        rf"problemas?{_SOLVED}",
         r"honte|ne fonctionne pas|marche pas|jamais (?:reçu|arrivé)|toujours pas|personne ne répond|j'attends|inadmissible|"
         r"inacceptable|lamentable|déçu\w*|réclamation|plainte|en panne|cassé|aidez-moi|je n'arrive pas|impossible de|"
         r"plante|problèmes?|retard",
         r"schande|funktioniert nicht|geht nicht|nie angekommen|nicht angekommen|immer noch nicht|warte seit|niemand antwortet|"
         r"keine antwort|unverschämt\w*|enttäusch\w*|beschwerde|kaputt|frechheit|katastroph\w*|hilfe|kann nicht|"
-        r"stürzt ab|problem\w*|verspätung",
+        r"stürzt ab|verspätung|"
+        rf"problem(?:e|en)?{_SOLVED}",
         r"vergonha|não funciona|nao funciona|nunca chegou|não chegou|nao chegou|ainda (?:não|nao|estou esperando)|"
         r"ninguém responde|ninguem responde|esperando há|péssim\w*|pessim\w*|absurdo|reclama\w*|quebrad\w*|descaso|"
-        r"ajuda|não consigo|nao consigo|trava|não deixa|problemas?|atraso",
+        r"ajuda|não consigo|nao consigo|trava|não deixa|atraso|"
+        rf"problemas?{_SOLVED}",
     ),
     Intent.QUESTION: (
         r"\?",
