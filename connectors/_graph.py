@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -145,6 +146,8 @@ class Graph:
         self._http = http
         self._pace = pace
         self._account = account
+        #: Graph's clock (its ``Date`` header, else ours when asking) at the last answer.
+        self.answered_at: datetime | None = None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=dict(params or {}))
@@ -169,6 +172,7 @@ class Graph:
     ) -> dict[str, Any]:
         path = path.lstrip("/")
         where = f"{method} /{path}"
+        asked_at = utcnow()
         try:
             response = self._http.request(method, path, params=params, data=form, json=body)
         except httpx.TimeoutException as err:
@@ -178,6 +182,7 @@ class Graph:
                 f"account {self._account!r}: cannot reach Graph for {where}: {type(err).__name__}"
             ) from err
         log.debug("%s -> %s", where, response.status_code)
+        self.answered_at = _header_time(response.headers) or asked_at
         return self._read(response, where)
 
     def _read(self, response: httpx.Response, where: str) -> dict[str, Any]:
@@ -281,6 +286,13 @@ def _json_header(headers: httpx.Headers, name: str) -> Any:
         return json.loads(raw)
     except ValueError:
         log.debug("unreadable %s header ignored", name)
+        return None
+
+
+def _header_time(headers: httpx.Headers) -> datetime | None:
+    try:
+        return parsedate_to_datetime(headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -5,7 +5,10 @@ counts replies too); only media whose count changed since the last poll have the
 read. So a quiet poll is one call. Instagram has no ``since`` and no newest-first order for a
 media's comments, and a new reply can sit under an old comment, so a changed media is read in
 full: ceil(comments on it / page_size) calls, replies nested in the same answer (one more call
-per extra page of replies under a single comment).
+per extra page of replies under a single comment). The cursor never moves past Graph's clock at
+the media listing, so a comment written on media already read while the poll goes on is still
+ahead of it. Known limit: a comment deleted and another written on the same media between two
+polls leave the count unchanged, and nothing else in the listing shows the change.
 
 Instagram only accepts replies to top-level comments: ``POST /{ig-comment-id}/replies`` on the
 thread's top-level comment, also when the customer wrote a reply, which is where Instagram shows
@@ -54,6 +57,8 @@ class InstagramConnector(GraphConnector):
         page = self.graph.get(
             where, {"fields": "id,timestamp,comments_count,permalink", "limit": self.settings.watch_media}
         )
+        # Media are read one after another: the cursor stops where Graph stood when it listed them.
+        horizon = self.graph.answered_at
         found: list[InboundMessage] = []
         counts: dict[str, int | None] = {}
         for media in items(page, where):
@@ -64,7 +69,7 @@ class InstagramConnector(GraphConnector):
             if unknown or (counts[media_id] != 0 and known.get(media_id) != counts[media_id]):
                 found.extend(self._new_comments(media, seen))
         found.sort(key=lambda m: (m.created_at, m.external_id))
-        return found, self._dump_cursor({"seen": seen.advanced(found).dump(), "media": counts})
+        return found, self._dump_cursor({"seen": seen.advanced(found, horizon).dump(), "media": counts})
 
     def reply(self, to: InboundMessage, text: str) -> Receipt:
         self.check_reply(to, text)

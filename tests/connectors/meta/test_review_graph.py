@@ -9,6 +9,7 @@ import pytest
 
 from connectors.base import AuthError, ReplyRefused, utcnow
 from connectors.facebook import FacebookConnector
+from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
 from tests.connectors.meta.conftest import connect
 from tests.connectors.meta.fake import FakeGraph, graph_error
@@ -63,3 +64,28 @@ def test_a_messenger_window_refusal_under_any_subcode_refuses_the_reply_and_keep
     with pytest.raises(ReplyRefused, match="window") as refused:
         messenger.reply(messages[0], "We have refunded you.")
     assert not isinstance(refused.value, AuthError)
+
+
+def test_an_instagram_comment_written_while_a_poll_runs_is_read_by_the_next_poll(graph: FakeGraph) -> None:
+    """As on Facebook: media are read one after another, and two customers write meanwhile, the
+    first on media already read, the second (a second later) on media read after it."""
+    older = graph.add_media("Older", at=utcnow() - timedelta(hours=1))
+    newer = graph.add_media("Newer", at=utcnow() - timedelta(minutes=30))
+    graph.add_ig_comment(older, "first on older", at=utcnow() - timedelta(minutes=20))
+    graph.add_ig_comment(newer, "first on newer", at=utcnow() - timedelta(minutes=10))
+    instagram = connect(InstagramConnector, graph, username="acme")
+    late: list[str] = []
+
+    def customers_write_meanwhile(response: httpx.Response) -> None:
+        if response.request.url.path.endswith(f"/{newer}/comments") and not late:
+            now = utcnow().replace(microsecond=0)
+            late.append(graph.add_ig_comment(newer, "while you read", at=now + timedelta(seconds=1)))
+            late.append(graph.add_ig_comment(older, "a bit later", at=now + timedelta(seconds=2)))
+
+    instagram.graph._http.event_hooks["response"].append(customers_write_meanwhile)
+    first, cursor = instagram.poll(None)
+    instagram.graph._http.event_hooks["response"].clear()
+    second, _ = instagram.poll(cursor)
+    read = {m.external_id for m in [*first, *second]}
+    assert late[0] in read, "the comment written on the already-read media was lost"
+    assert late[1] in read
