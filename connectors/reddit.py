@@ -163,7 +163,7 @@ class RedditConnector(Connector):
         marks = _load_cursor(cursor)
         found: dict[str, InboundMessage] = {}
         for source, path, params in self._sources():
-            children, marks[source] = self._fetch_new(path, params, marks.get(source))
+            children, marks[source] = self._fetch_new(source, path, params, marks.get(source))
             for child in children:
                 message = self._to_message(child, source)
                 if message is not None:
@@ -222,6 +222,9 @@ class RedditConnector(Connector):
         missing = set() if "*" in scopes else NEEDED_SCOPES - set(scopes)
         if missing:
             raise AuthError(f"Reddit account {self.name!r}: the token lacks scopes {sorted(missing)}; grant them to the app")
+        for source, path, params in self._sources():
+            if source == "search":  # a private or missing subreddit would fail every poll
+                self._get(source, path, {**params, "limit": 1})
         return f"authenticated as u/{name}"
 
     def check_reply(self, to: InboundMessage, text: str, now: datetime | None = None) -> None:
@@ -242,7 +245,9 @@ class RedditConnector(Connector):
             subs = "+".join(self.settings.subreddits)
             yield "search", f"r/{subs}/search/", {"q": query, "sort": "new", "restrict_sr": "on", "t": "all", "type": "link"}
 
-    def _fetch_new(self, path: str, params: Mapping[str, Any], mark: _Mark | None) -> tuple[list[dict[str, Any]], _Mark]:
+    def _fetch_new(
+        self, source: str, path: str, params: Mapping[str, Any], mark: _Mark | None
+    ) -> tuple[list[dict[str, Any]], _Mark]:
         """Children newer than ``mark``, and the mark for next time.
 
         Normally this pages up from the newest item seen (``before``), one request when nothing
@@ -251,11 +256,11 @@ class RedditConnector(Connector):
         account's first poll and while a source has been empty: same single request, and it
         finds what a vanished anchor would hide.
         """
-        with self._translate("poll"):
+        with self._translate(source):
             if mark is not None and mark.last and mark.idle < RECHECK_EVERY:
-                children, newest = self._page_up(path, params, mark.last)
+                children, newest = self._page_up(source, path, params, mark.last)
             else:
-                children, newest = self._page_down(path, params, mark)
+                children, newest = self._page_down(source, path, params, mark)
             if mark is None:
                 since = self.clock() - timedelta(hours=self.settings.backfill_hours)
                 children = [c for c in children if _utc(c["data"]["created_utc"]) >= since]
@@ -265,13 +270,15 @@ class RedditConnector(Connector):
                 return children, _Mark()
             return children, _Mark(mark.last, mark.at, 0 if mark.idle >= RECHECK_EVERY else mark.idle + 1)
 
-    def _page_up(self, path: str, params: Mapping[str, Any], anchor: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def _page_up(
+        self, source: str, path: str, params: Mapping[str, Any], anchor: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Items newer than ``anchor``: pages follow the answer's ``before`` while newer ones remain."""
         query: dict[str, Any] = {**params, "limit": self.settings.page_size, "before": anchor}
         children: list[dict[str, Any]] = []
         newest = None
         while True:
-            listing = self._get("poll", path, query)
+            listing = self._get(source, path, query)
             page = listing["children"]
             if page:
                 newest = page[0]["data"]
@@ -280,12 +287,14 @@ class RedditConnector(Connector):
                 return children, newest
             query["before"] = listing["before"]
 
-    def _page_down(self, path: str, params: Mapping[str, Any], mark: _Mark | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def _page_down(
+        self, source: str, path: str, params: Mapping[str, Any], mark: _Mark | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """From the newest item down to ``mark`` (one page only without a mark)."""
         query: dict[str, Any] = {**params, "limit": self.settings.page_size}
         children: list[dict[str, Any]] = []
         while True:
-            listing = self._get("poll", path, query)
+            listing = self._get(source, path, query)
             page = listing["children"]
             for child in page:
                 data = child["data"]
@@ -431,10 +440,20 @@ class RedditConnector(Connector):
         except (prawcore.InvalidToken, prawcore.InsufficientScope) as err:
             raise AuthError(f"{account}: the token is not accepted for {action} ({type(err).__name__}); check the app's scopes") from err
         except prawcore.Forbidden as err:
+            if action == "search":
+                raise PermanentError(
+                    f"{account}: Reddit forbids searching {self._searched()} (a private, banned or quarantined "
+                    "subreddit); remove it from `subreddits`"
+                ) from err
             if action == "reply":
                 raise PermanentError("Reddit forbids this reply (banned from the subreddit, private or locked thread)") from err
             raise AuthError(f"{account}: Reddit answered 403 Forbidden to {action}; is the account suspended?") from err
         except (prawcore.NotFound, prawcore.Redirect) as err:
+            if action == "search":
+                raise PermanentError(
+                    f"{account}: Reddit cannot search {self._searched()}: a subreddit there does not exist; "
+                    "fix `subreddits`"
+                ) from err
             raise PermanentError(f"{account}: Reddit has no such thing for {action} (deleted, or a subreddit that does not exist)") from err
         except prawcore.BadJSON as err:
             raise MalformedPayload(f"{account}: Reddit's answer to {action} is not JSON") from err
@@ -442,8 +461,10 @@ class RedditConnector(Connector):
             status = err.response.status_code
             if status == 401:
                 raise AuthError(f"{account}: Reddit rejects the app's credentials; check client_id and client_secret") from err
-            if status == 400:
-                raise PermanentError(f"{account}: Reddit refused the {action} request as invalid (HTTP 400)") from err
+            if 400 <= status < 500:
+                raise PermanentError(
+                    f"{account}: Reddit refused the {action} (HTTP {status}); retrying will not help"
+                ) from err
             raise TransientError(f"{account}: Reddit answered HTTP {status} to {action}; will retry") from err
         except prawcore.PrawcoreException as err:
             raise TransientError(f"{account}: {action} failed ({type(err).__name__}); will retry") from err
@@ -476,6 +497,9 @@ class RedditConnector(Connector):
         if self._blocked_until is not None:
             waits.append(self._blocked_until)
         return max(waits, default=now + timedelta(minutes=1))
+
+    def _searched(self) -> str:
+        return f"r/{'+'.join(self.settings.subreddits)}"
 
     def _link(self, path: str | None) -> str | None:
         return f"{self.settings.reddit_url}{path}" if path else None
