@@ -8,8 +8,9 @@ The client is built in one factory (:func:`make_http`) with the base URL ``graph
 pinned ``graph_version``; every answer passes through :meth:`Graph._read`, which reports the
 usage headers to the account's :class:`~connectors.base.Pace` and translates Graph errors into
 the connector error tree. The Page token travels in the ``Authorization: Bearer`` header, which
-Graph accepts like the ``access_token`` parameter, so no URL we build carries it; messages and
-logs name the method and path only, never the full URL.
+Graph accepts like the ``access_token`` parameter, so no URL we build carries it except
+``debug_token``'s ``input_token`` (``verify`` only; Graph takes it nowhere else), which
+:class:`_MaskTokens` masks in httpx's log; messages and logs name the method and path only.
 """
 
 from __future__ import annotations
