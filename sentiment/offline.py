@@ -88,11 +88,15 @@ class OfflineClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         cleaned = [clean(t) for t in texts]
+        return verdicts.build(cleaned, self.probabilities(cleaned), self.name, self.version)
+
+    def probabilities(self, cleaned: Sequence[str]) -> np.ndarray:
+        """(n, 3) negative/neutral/positive probabilities of already :func:`clean`-ed texts, batched."""
         probs = np.zeros((len(cleaned), 3))
         for start in range(0, len(cleaned), self.batch_size):
-            chunk = cleaned[start : start + self.batch_size]
+            chunk = list(cleaned[start : start + self.batch_size])
             probs[start : start + len(chunk)] = self._probs(chunk)
-        return verdicts.build(cleaned, probs, self.name, self.version)
+        return probs
 
     def _probs(self, texts: list[str]) -> np.ndarray:
         try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import dataset
 from .metrics import CLASS_NAMES, score
+from .base import Classifier
 from .offline import DEFAULT_MODEL, OfflineClassifier
 from .training import fit_and_save
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"model": str(args.out), "val": results}))
 
 
-def _score(classifier: OfflineClassifier, texts: list[str], truth: list[int]) -> dict[str, object]:
+def _score(classifier: Classifier, texts: list[str], truth: list[int]) -> dict[str, object]:
     predicted = [CLASS_NAMES.index(v.label.value) for v in classifier.classify(texts)]
     return score(truth, predicted).to_json()
 
