@@ -449,16 +449,17 @@ def doctor(ctx: typer.Context) -> None:
         console.print(line, soft_wrap=True)
 
     application = context.app
-    stopped_accounts: dict[str, str] = {}
+    stopped_accounts: dict[str, tuple[bool, str]] = {}
     try:
         application.check_store()
         application.sync_accounts()
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
         with session_scope(application.engine) as session:
-            for row in session.exec(select(Account).where(col(Account.auth_failed_at).is_not(None))):
-                assert row.auth_failed_at is not None
-                when = row.auth_failed_at.astimezone(application.config.zone).strftime("%Y-%m-%d %H:%M")
-                stopped_accounts[row.name] = f"{when} ({row.last_error})"
+            for row in session.exec(select(Account).where(col(Account.last_error).is_not(None))):
+                failed_at = row.auth_failed_at or row.last_poll_at
+                assert failed_at is not None
+                when = failed_at.astimezone(application.config.zone).strftime("%Y-%m-%d %H:%M")
+                stopped_accounts[row.name] = (row.auth_failed_at is not None, f"{when} ({row.last_error})")
     except DatabaseError as err:
         report(False, "database", str(err))
     try:
@@ -483,10 +484,12 @@ def doctor(ctx: typer.Context) -> None:
             report(False, name, f"{type(err).__name__}: {err}")
             continue
         stopped = stopped_accounts.get(name)
-        if stopped is not None:
-            report(False, name, f"{who}, but the daemon stopped polling it at {stopped}: restart the daemon to resume")
-        else:
+        if stopped is None:
             report(True, name, who)
+        elif stopped[0]:
+            report(False, name, f"{who}, but the daemon stopped it at {stopped[1]}: restart the daemon to resume")
+        else:
+            report(False, name, f"{who}, but its last poll failed at {stopped[1]}")
     if problems:
         raise typer.Exit(1)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from connectors.base import InboundMessage
-from socialcare.models import Account, Customer, Direction, Identity, Message, utcnow
+from socialcare.models import Account, Customer, Direction, Identity, Message
 
 
 @dataclass
@@ -103,12 +103,25 @@ def identity_for(session: Session, inbound: InboundMessage) -> Identity:
 
 
 def _mark_answered_by(session: Session, outbound: Message) -> None:
-    """A reply posted by the team on the platform itself answers the message it replies to."""
-    if outbound.parent_id is None:
-        return
-    parent = session.exec(
-        select(Message).where(Message.platform == outbound.platform, Message.external_id == outbound.parent_id)
-    ).first()
-    if parent is not None and parent.direction == Direction.INBOUND and parent.answered_at is None:
-        parent.answered_at = outbound.created_at or utcnow()
-        session.add(parent)
+    """A reply the team posted on the platform itself answers what came before it in that thread.
+
+    When it replies to a customer's message, that customer's earlier messages in the thread are
+    answered; when its parent is unknown (a Messenger echo, say), every earlier one is.
+    """
+    parent = None
+    if outbound.parent_id is not None:
+        parent = session.exec(
+            select(Message).where(Message.platform == outbound.platform, Message.external_id == outbound.parent_id)
+        ).first()
+    waiting = select(Message).where(
+        Message.account_id == outbound.account_id,
+        Message.thread_id == outbound.thread_id,
+        Message.direction == Direction.INBOUND,
+        col(Message.answered_at).is_(None),
+        col(Message.created_at) <= outbound.created_at,
+    )
+    if parent is not None and parent.direction == Direction.INBOUND:
+        waiting = waiting.where(Message.author_id == parent.author_id)
+    for message in session.exec(waiting):
+        message.answered_at = outbound.created_at
+        session.add(message)

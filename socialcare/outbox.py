@@ -25,7 +25,6 @@ from connectors.base import (
     PermanentError,
     RateLimited,
     Receipt,
-    TransientError,
 )
 from socialcare.audit import record
 from socialcare.config import Config
@@ -37,6 +36,7 @@ from socialcare.triage import refresh
 log = logging.getLogger("socialcare.outbox")
 STALE_SENDING = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(minutes=30)
+MAX_ATTEMPTS = 10
 
 
 @dataclass
@@ -90,8 +90,10 @@ def send_approved(
             continue
         connector, to, text, retry = claimed
         try:
-            connector.check_reply(to, text, now)
-            receipt = (connector.find_reply(to, text) if retry else None) or connector.reply(to, text)
+            receipt = connector.find_reply(to, text) if retry else None
+            if receipt is None:
+                connector.check_reply(to, text, now)
+                receipt = connector.reply(to, text)
         except ConnectorError as err:
             if isinstance(err, RateLimited):
                 held.add(connector.name)
@@ -193,7 +195,8 @@ def _failed(
         reply = session.get(Reply, reply_id)
         assert reply is not None
         reply.last_error, reply.sending_since = str(err), None
-        if isinstance(err, PermanentError) or not isinstance(err, RateLimited | TransientError | AuthError):
+        gave_up = reply.attempts >= MAX_ATTEMPTS and not isinstance(err, RateLimited)
+        if isinstance(err, PermanentError) or gave_up:
             reply.status = ReplyStatus.FAILED
             result.failed += 1
             record(session, "outbox", "reply.failed", reply=reply, detail={"error": str(err)})

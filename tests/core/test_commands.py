@@ -101,3 +101,15 @@ def test_the_daemon_logs_one_line_per_step(seeded: Workspace, caplog: pytest.Log
     assert "sandbox: fetched 1, new 1, ours 0" in messages
     assert "classified 1, cases updated 1" in messages
     assert "sent 1, failed 0, deferred 0, recovered 0" in messages
+
+
+def test_doctor_shows_an_account_whose_last_poll_failed(seeded: Workspace) -> None:
+    sandbox_file = seeded.root / "config" / "sandbox.json"
+    good = sandbox_file.read_text()
+    sandbox_file.write_text("{not json")
+    assert seeded.run("poll").code == 1
+    sandbox_file.write_text(good)
+    result = seeded.run("doctor")
+    assert result.code == 1 and "but its last poll failed at" in result.out and "MalformedPayload" in result.out
+    assert seeded.run("poll").code == 0
+    assert seeded.run("doctor").code == 0

@@ -281,3 +281,57 @@ def test_a_rate_limited_reply_waits_without_stopping_polling(app: App, sandbox: 
         assert session.get(Reply, reply.id).next_attempt_at == retry_at
     sandbox.post("bob", "And to Gozo?")
     assert app.poll("sandbox").new == 1
+
+
+def test_a_team_reply_on_the_platform_answers_the_customers_earlier_messages_in_the_thread(
+    app: App, sandbox: SandboxConnector
+) -> None:
+    first = sandbox.post("ann", "Do you ship to Malta?")
+    sandbox.post("ann", "And to Gozo?", reply_to=first)
+    sandbox.post("bob", "Me too, where is my order?", reply_to=first)
+    cycle(app)
+    assert len(open_queue(app)) == 2
+    sandbox.post("acme", "Yes to both, Ann!", reply_to=first)
+    cycle(app)
+    assert [row["handle"] for row in open_queue(app)] == ["bob"]
+
+
+def test_an_unreadable_answer_to_a_reply_is_checked_before_posting_again(
+    app: App, sandbox: SandboxConnector, monkeypatch
+) -> None:
+    from connectors.base import MalformedPayload
+
+    sandbox.post("ann", "Do you ship to Malta?")
+    cycle(app)
+    approve(app, open_queue(app)[0]["id"])
+    really_reply = sandbox.reply
+
+    def posted_but_garbled(to, text):  # type: ignore[no-untyped-def]
+        really_reply(to, text)
+        raise MalformedPayload("the answer had no id")
+
+    monkeypatch.setattr(sandbox, "reply", posted_but_garbled)
+    assert app.send().deferred == 1
+    monkeypatch.undo()
+    assert app.send(now=utcnow() + timedelta(minutes=5)).sent == 1
+    assert len([p for p in sandbox.posts() if p["author"] == "acme"]) == 1
+
+
+def test_a_reply_that_keeps_failing_is_given_up_and_shown(app: App, sandbox: SandboxConnector, monkeypatch) -> None:
+    from socialcare.outbox import MAX_ATTEMPTS
+
+    sandbox.post("ann", "Do you ship to Malta?")
+    cycle(app)
+    approve(app, open_queue(app)[0]["id"])
+
+    def down(to, text):  # type: ignore[no-untyped-def]
+        raise TransientError("503 Service Unavailable")
+
+    monkeypatch.setattr(sandbox, "reply", down)
+    monkeypatch.setattr(sandbox, "find_reply", lambda to, text: None)
+    later = utcnow()
+    for _ in range(MAX_ATTEMPTS):
+        later += timedelta(hours=1)
+        app.send(now=later)
+    (row,) = open_queue(app)
+    assert row["reply_status"] == "failed"
