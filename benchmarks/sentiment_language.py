@@ -33,7 +33,11 @@ def main() -> None:
         for guess in found:
             if guess != code:
                 wrong[str(guess)] = wrong.get(str(guess), 0) + 1
-        results[code] = {"texts": len(texts), "accuracy": round(1 - sum(wrong.values()) / len(texts), 4), "wrong": wrong}
+        results[code] = {
+            "texts": len(texts),
+            "accuracy": round(1 - sum(wrong.values()) / len(texts), 4),
+            "wrong": wrong,
+        }
         print(f"{code}: {results[code]['accuracy']:.1%} of {len(texts)}  mistaken for {wrong}")
     print(json.dumps(results))
 

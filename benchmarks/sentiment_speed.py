@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--backend", default="offline")
     parser.add_argument("--model")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, default=5000, help="texts to classify at most")
     args = parser.parse_args()
 

@@ -43,7 +43,9 @@ def eval_command(
     data: DataOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")] = False,
     backend: Annotated[str | None, typer.Option(help="Backend to measure instead of the configured one.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Model file or folder for the backend (offline if none given).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model file or folder for the backend (offline if none given).")
+    ] = None,
 ) -> None:
     """Score a backend on labelled messages: macro-F1, per-class recall, confusion matrix.
 

@@ -69,14 +69,6 @@ class SparseRows:
             axis=1,
         )
 
-    def take(self, idx: np.ndarray) -> SparseRows:
-        """A subset of rows, in the given order (cross-validation folds, mini-batches)."""
-        lengths = np.diff(self.indptr)[idx]
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        pieces = [np.arange(self.indptr[i], self.indptr[i + 1]) for i in idx]
-        flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
-        return SparseRows(indptr, self.indices[flat], self.values[flat], self.width)
-
 
 @dataclass(frozen=True)
 class Featurizer:

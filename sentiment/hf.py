@@ -64,10 +64,9 @@ class TransformersClassifier:
             raise BackendUnavailable(f"the transformers backend needs extra packages: {INSTALL_HINT}") from err
         self.source = str(model)
         self.batch_size = max(1, int(batch_size))
+        verdicts.prepare()
         try:
-            self._pipe = transformers.pipeline(
-                "text-classification", model=str(model), device=_device(device)
-            )
+            self._pipe = transformers.pipeline("text-classification", model=str(model), device=_device(device))
         except (OSError, ValueError, RuntimeError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise BackendUnavailable(
@@ -106,9 +105,7 @@ class TransformersClassifier:
         return rows
 
     def _run(self, texts: list[str]) -> list[Any]:
-        return self._pipe(
-            texts, batch_size=self.batch_size, truncation=True, max_length=self._max_length, top_k=None
-        )
+        return self._pipe(texts, batch_size=self.batch_size, truncation=True, max_length=self._max_length, top_k=None)
 
     def _row(self, result: list[dict[str, Any]]) -> np.ndarray:
         row = np.zeros(3)

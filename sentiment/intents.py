@@ -32,12 +32,12 @@ PRECEDENCE = (
 COMPLAINT_INTENTS = frozenset({Intent.URGENT, Intent.REFUND, Intent.COMPLAINT})
 """Intents that make a message a complaint whatever its tone."""
 
-_B = r"(?<![\w])"
+_B = r"(?<![\w])"  # word start that also works before accented letters
 _SOLVED = (
     r"(?!\w)(?! (?:is |was |now |are |è |ist |fue |foi |est )?"
     r"(?:solved|fixed|resolved|sorted|risolto|gelöst|resuelto|solucionado|resolvido|résolu))"
 )
-"""Not followed by "solved": "problem solved, thanks!" is praise, not a complaint."""  # word start that also works before accented letters
+"""Not followed by "solved": "problem solved, thanks!" is praise, not a complaint."""
 _PATTERNS: dict[Intent, tuple[str, ...]] = {
     Intent.URGENT: (
         # legal threats
@@ -48,7 +48,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"anwalt|anwältin|rechtsanwalt|klage|verklagen|anzeige|polizei|verbraucherzentrale",
         r"advogad[oa]|processar|procon|denúncia|polícia",
         # safety
-        r"caught fire|on fire|fire hazard|smoke (?:came|coming)|smoking|explod\w*|burn(?:ed|t|s)|electric shock|injur\w*|"
+        r"caught fire|on fire|fire hazard|smoke (?:came|coming)|smoking|explod\w*|burn(?:ed|t|s)|electric shock|"
+        r"injur\w*|"
         r"(?:in|to) (?:the )?hospital|hospitali[sz]ed|poison\w*|"
         r"unsafe|dangerous|gas leak|choking",
         r"incendi\w*|fumo|esplos\w*|bruciat\w*|scossa|ferit[oa]|ospedale|intossica\w*|pericolos\w*",
@@ -74,8 +75,10 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"reembols\w*|devolução|devolver|meu dinheiro|estorno|ressarc\w*",
     ),
     Intent.COMPLAINT: (
-        r"still (?:waiting|not|no|haven't|hasn't)|waiting (?:for|since) \w+|been waiting|(?:never|not) (?:arrived|received|delivered|came)|"
-        r"doesn'?t work|does not work|not working|stopped working|broken|no (?:one|body) (?:answers|replies|responds|helps)|"
+        r"still (?:waiting|not|no|haven't|hasn't)|waiting (?:for|since) \w+|been waiting|(?:never|not) (?:arrived|"
+        r"received|delivered|came)|"
+        r"doesn'?t work|does not work|not working|stopped working|broken|no (?:one|body) (?:answers|replies|"
+        r"responds|helps)|"
         r"nobody (?:answers|replies|responds|helps)|worst|terrible|awful|horrible|disgust\w*|unacceptable|ridiculous|"
         r"disappoint\w*|useless|pathetic|shame on you|complain\w*|cancel+ed|overcharged|rude|fed up|sick of|"
         r"on hold for|hours on hold|no response|no reply|can'?t (?:log ?in|access|connect|get|use|find|load)|"
@@ -87,19 +90,23 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"delay(?:ed|s)?|messed up|screwed up|sux|sucks?|grr+|paralys\w*|bricked|not happy|unhappy|not keen|"
         r"suffer\w*|disgrace\w*|killing my|(?:problems?|issues?)"
         rf"{_SOLVED}|bug(?:s|gy)?|sort (?:it|this|your \w+(?: \w+)?) out|fix (?:it|this|your)",
-        r"vergogn\w*|non funziona\w*|non va|mai arrivat\w*|non (?:è )?(?:ancora )?arrivat\w*|ancora (?:in attesa|aspetto|niente)|"
+        r"vergogn\w*|non funziona\w*|non va|mai arrivat\w*|non (?:è )?(?:ancora )?arrivat\w*|ancora (?:in attesa|"
+        r"aspetto|niente)|"
         r"nessuno risponde|non rispond\w*|aspetto da|sto aspettando|in attesa da|pessim\w*|schif\w*|inaccettabil\w*|"
         r"ridicol\w*|delus\w*|reclam\w*|disservizio|guast\w*|rott[oa]|bloccat\w*|si blocca|non riesco|non mi fa|ladri|"
         r"scandal\w*|aiuto|ho provato|lentissim\w*|ritardo|"
         rf"problem[ai]{_SOLVED}",
         r"vergüenza|no funciona|nunca (?:llegó|llego)|no (?:ha )?llegado|nadie (?:responde|contesta)|sigo esperando|"
-        r"llevo \w+ (?:días|semanas) esperando|pésim\w*|pesim\w*|inaceptable|reclamaci\w*|queja\w*|estropead\w*|roto|rota|"
+        r"llevo \w+ (?:días|semanas) esperando|pésim\w*|pesim\w*|inaceptable|reclamaci\w*|queja\w*|estropead\w*|"
+        r"roto|rota|"
         r"ayuda|no puedo|no me deja|se cuelga|retraso|"
         rf"problemas?{_SOLVED}",
-        r"honte|ne fonctionne pas|marche pas|jamais (?:reçu|arrivé)|toujours pas|personne ne répond|j'attends|inadmissible|"
+        r"honte|ne fonctionne pas|marche pas|jamais (?:reçu|arrivé)|toujours pas|personne ne répond|j'attends|"
+        r"inadmissible|"
         r"inacceptable|lamentable|déçu\w*|réclamation|plainte|en panne|cassé|aidez-moi|je n'arrive pas|impossible de|"
         r"plante|problèmes?|retard",
-        r"schande|funktioniert nicht|geht nicht|nie angekommen|nicht angekommen|immer noch nicht|warte seit|niemand antwortet|"
+        r"schande|funktioniert nicht|geht nicht|nie angekommen|nicht angekommen|immer noch nicht|warte seit|"
+        r"niemand antwortet|"
         r"keine antwort|unverschämt\w*|enttäusch\w*|beschwerde|kaputt|frechheit|katastroph\w*|hilfe|kann nicht|"
         r"stürzt ab|verspätung|"
         rf"problem(?:e|en)?{_SOLVED}",

@@ -14,7 +14,7 @@ from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 from .text import has_letters, normalise
 
-__all__ = ["LANGUAGES", "MIN_CONFIDENCE", "detect_languages"]
+__all__ = ["LANGUAGES", "MIN_CONFIDENCE", "detect_languages", "warm_up"]
 
 LANGUAGES = ("en", "it", "es", "fr", "de", "pt")
 MIN_CONFIDENCE = 0.3
@@ -31,6 +31,11 @@ def _get() -> LanguageDetector:
             codes = [getattr(IsoCode639_1, code.upper()) for code in LANGUAGES]
             _detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
         return _detector
+
+
+def warm_up() -> None:
+    """Build the detector now (about 1–3 s) rather than on the first message."""
+    _get()
 
 
 def _strip(text: str) -> str:

@@ -59,7 +59,8 @@ def _load(path: Path) -> tuple[LinearModel, Featurizer, dict[str, Any]]:
         featurizer = Featurizer(**meta["featurizer"])
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise BackendUnavailable(
-            f"cannot read offline model {path}: {err}; retrain it with `socialcare sentiment train --data DIR --out {path}`"
+            f"cannot read offline model {path}: {err}; "
+            f"retrain it with `socialcare sentiment train --data DIR --out {path}`"
         ) from err
     if model.w_sparse.shape[0] != featurizer.width:
         raise BackendUnavailable(f"offline model {path} is inconsistent (weights do not match its feature size)")
@@ -71,7 +72,7 @@ class OfflineClassifier:
 
     name = "offline"
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 256) -> None:
+    def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
         if model is None:
             ref = resources.files(__package__).joinpath("models", DEFAULT_MODEL)
             path = Path(str(ref))
@@ -79,12 +80,14 @@ class OfflineClassifier:
             path = Path(model).expanduser()
         if not path.is_file():
             raise BackendUnavailable(
-                f"offline model file not found: {path}; train one with `socialcare sentiment train --data DIR --out {path}`"
+                f"offline model file not found: {path}; "
+                f"train one with `socialcare sentiment train --data DIR --out {path}`"
             )
         self._model, self._featurizer, self.meta = _load(path)
         self.version = str(self.meta.get("version", "unknown"))
         self.source = str(path)
         self.batch_size = max(1, int(batch_size))
+        verdicts.prepare()
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         cleaned = [clean(t) for t in texts]

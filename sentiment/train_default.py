@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from . import dataset
-from .metrics import CLASS_NAMES, score
 from .base import Classifier
+from .metrics import CLASS_NAMES, score
 from .offline import DEFAULT_MODEL, OfflineClassifier
 from .training import fit_and_save
 
@@ -89,7 +89,9 @@ def cross_validate(root: Path, folds: int) -> None:
             found = OfflineClassifier(out).classify([texts[i] for i in test_idx])
             predicted[test_idx] = [CLASS_NAMES.index(v.label.value) for v in found]
             print(f"fold {k + 1}/{folds} done", flush=True)
-    results = {code: score(y[lang == code].tolist(), predicted[lang == code].tolist()).to_json() for code in LANGUAGES.values()}
+    results = {
+        code: score(y[lang == code].tolist(), predicted[lang == code].tolist()).to_json() for code in LANGUAGES.values()
+    }
     for code, r in results.items():
         print(f"{code}: {folds}-fold CV macro-F1 {r['macro_f1']:.3f}  recall {r['recall']}")
     print(json.dumps({"cv_folds": folds, "results": results}))

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import intents
-from .base import Intent, Label, Verdict
-from .language import detect_languages
+from .base import BackendUnavailable, Intent, Label, Verdict
+from .language import detect_languages, warm_up
+from .lexicon import lexicon
 from .text import normalise
 
-__all__ = ["LABELS", "build", "neutral_scores"]
+__all__ = ["LABELS", "build", "prepare"]
 
 LABELS = (Label.NEGATIVE, Label.NEUTRAL, Label.POSITIVE)
 COMPLAINT_WEIGHT = 0.5
@@ -27,8 +28,15 @@ a priori, not tuned; its effect on the shared validation splits is reported in t
 """
 
 
-def neutral_scores() -> dict[str, float]:
-    return {Label.NEGATIVE.value: 0.0, Label.NEUTRAL.value: 1.0, Label.POSITIVE.value: 0.0}
+def prepare() -> None:
+    """Load the lexicons and the language detector now, so a backend fails or is slow at start, not mid-batch."""
+    try:
+        lexicon()
+    except (ImportError, OSError) as err:
+        raise BackendUnavailable(
+            f"the sentiment lexicons cannot be read ({err}); reinstall socialcare, or `pip install vaderSentiment`"
+        ) from err
+    warm_up()
 
 
 def build(texts: Sequence[str], probs: np.ndarray, backend: str, version: str) -> list[Verdict]:

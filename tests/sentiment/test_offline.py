@@ -107,3 +107,19 @@ def test_unknown_backend_and_option_are_errors() -> None:
         sentiment.load("vader")
     with pytest.raises(BackendUnavailable, match="bad option"):
         sentiment.load("offline", colour="blue")
+
+
+def test_missing_lexicon_package_fails_at_load_not_mid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentiment.lexicon as lexicon_module
+
+    def broken() -> None:
+        raise ModuleNotFoundError("No module named 'vaderSentiment'")
+
+    monkeypatch.setattr(lexicon_module, "_vader", broken)
+    lexicon_module.lexicon.cache_clear()
+    try:
+        with pytest.raises(BackendUnavailable, match="pip install vaderSentiment"):
+            sentiment.load("offline")
+    finally:
+        monkeypatch.undo()
+        lexicon_module.lexicon.cache_clear()

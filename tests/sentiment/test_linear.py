@@ -1,0 +1,52 @@
+"""The numpy sparse algebra and trainer behind `sentiment train` agree with dense arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sentiment.features import Featurizer, SparseRows
+from sentiment.linear import train
+from sentiment.metrics import score
+
+
+def _sparse(dense: np.ndarray) -> SparseRows:
+    indptr, indices, values = [0], [], []
+    for row in dense:
+        nz = np.flatnonzero(row)
+        indices += nz.tolist()
+        values += row[nz].tolist()
+        indptr.append(len(indices))
+    return SparseRows(np.array(indptr), np.array(indices, dtype=np.int64), np.array(values), dense.shape[1])
+
+
+def test_products_match_dense_including_empty_rows() -> None:
+    rng = np.random.default_rng(1)
+    dense = rng.normal(size=(7, 11)) * (rng.random((7, 11)) < 0.3)
+    dense[[0, 3, 6]] = 0.0
+    rows = _sparse(dense)
+    weights, grad = rng.normal(size=(11, 3)), rng.normal(size=(7, 3))
+    np.testing.assert_allclose(rows.dot(weights), dense @ weights)
+    np.testing.assert_allclose(rows.tdot(grad), dense.T @ grad)
+
+
+def test_trainer_learns_words_and_cues() -> None:
+    texts = ["love it", "great stuff", "awful thing", "hate it", "the box", "a table"] * 5
+    labels = np.array([2, 2, 0, 0, 1, 1] * 5)
+    f = Featurizer(bits=12)
+    model = train(f.sparse(texts), f.cues(texts), labels, epochs=100, learning_rate=0.1)
+    predicted = model.predict_proba(f.sparse(texts), f.cues(texts)).argmax(axis=1)
+    assert score(labels.tolist(), predicted.tolist()).macro_f1 == 1.0
+
+
+def test_hashing_is_stable_across_processes() -> None:
+    # CRC-32, not Python's salted hash(): the same text maps to the same buckets in every process
+    rows = Featurizer(bits=10).sparse(["grazie mille"])
+    assert rows.indices.tolist() == Featurizer(bits=10).sparse(["grazie mille"]).indices.tolist()
+    assert int(rows.indices.min()) >= 0 and int(rows.indices.max()) < 1024
+
+
+def test_metrics_macro_f1_and_confusion() -> None:
+    result = score([0, 0, 1, 2], [0, 1, 1, 2])
+    assert result.confusion == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert result.recall == {"negative": 0.5, "neutral": 1.0, "positive": 1.0}
+    assert round(result.macro_f1, 4) == round((2 / 3 + 2 / 3 + 1) / 3, 4)
