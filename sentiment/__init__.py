@@ -7,6 +7,7 @@ load raises :class:`BackendUnavailable` with what to do; it is never silently re
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -35,7 +36,11 @@ def load(name: str = "offline", **options: Any) -> Classifier:
 
 
 def _build(factory: Any, name: str, options: dict[str, Any]) -> Classifier:
-    try:
-        return factory(**options)
-    except TypeError as err:
-        raise BackendUnavailable(f"bad option for sentiment backend {name!r}: {err}") from err
+    accepted = [p for p in inspect.signature(factory).parameters if p != "self"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise BackendUnavailable(
+            f"sentiment backend {name!r} has no option {', '.join(map(repr, unknown))} "
+            f"(it takes: {', '.join(accepted)}); remove it from [sentiment] in the config"
+        )
+    return factory(**options)

@@ -105,8 +105,8 @@ def test_corrupt_model_file_is_an_error(tmp_path) -> None:
 def test_unknown_backend_and_option_are_errors() -> None:
     with pytest.raises(BackendUnavailable, match="unknown sentiment backend"):
         sentiment.load("vader")
-    with pytest.raises(BackendUnavailable, match="bad option"):
-        sentiment.load("offline", colour="blue")
+    with pytest.raises(BackendUnavailable, match=r"'offline' has no option 'device' \(it takes: model, batch_size\)"):
+        sentiment.load("offline", device="cpu")
 
 
 def test_missing_lexicon_package_fails_at_load_not_mid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
