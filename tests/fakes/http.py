@@ -8,12 +8,13 @@ test can count API calls exactly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -150,6 +151,18 @@ class FakeAPI:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def serve_by_hand(self, port: int, banner: Callable[[], Iterable[str]]) -> None:
+        """Serve on ``port`` until Ctrl-C, for a person trying socialcare against the fake (``python -m ...fake``).
+
+        ``banner`` is asked for its lines once the port is bound, so they can show :attr:`url`.
+        """
+        self.start(port)
+        with contextlib.suppress(KeyboardInterrupt):
+            for line in banner():
+                print(line, flush=True)
+            threading.Event().wait()
+        self.stop()
 
     def __enter__(self) -> FakeAPI:
         return self.start() if self._server is None else self

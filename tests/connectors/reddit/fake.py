@@ -344,13 +344,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve a fake Reddit API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8082)
     args = parser.parse_args()
-    fake = FakeReddit().start(args.port)
-    print(f"fake Reddit at {fake.url}  (client_id={CLIENT_ID} client_secret={CLIENT_SECRET} username={USERNAME} password={PASSWORD})")
-    print(f"inject a mention: curl -X POST {fake.url}/_fake/mention -d '{{\"author\": \"alice\", \"body\": \"u/{USERNAME} help\"}}'")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+    fake = FakeReddit()
+    fake.api.serve_by_hand(args.port, lambda: [
+        f"fake Reddit at {fake.url}  (client_id={CLIENT_ID} client_secret={CLIENT_SECRET} username={USERNAME} password={PASSWORD})",
+        f"inject a mention: curl -X POST {fake.url}/_fake/mention -d '{{\"author\": \"alice\", \"body\": \"u/{USERNAME} help\"}}'",
+    ])
 
 
 if __name__ == "__main__":

@@ -385,10 +385,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A fake X API v2 on 127.0.0.1 for watching socialcare work.")
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
-    fake = FakeX().start(args.port)
+    fake = FakeX()
+    fake.api.serve_by_hand(args.port, lambda: _banner(fake))
+
+
+def _banner(fake: FakeX) -> list[str]:
     creds = fake.credentials
-    print(f"fake X API v2 on {fake.url} as @{fake.brand['username']} (id {fake.me})", flush=True)
-    print(f"""
+    return [f"fake X API v2 on {fake.url} as @{fake.brand['username']} (id {fake.me})", f"""
 Add to your socialcare.toml:
 
     [accounts.brand_x]
@@ -413,11 +416,7 @@ Everything posted so far, replies included:
 
     curl {fake.url}/_fake/tweets
 
-Ctrl-C stops it.""", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+Ctrl-C stops it."""]
 
 
 if __name__ == "__main__":
