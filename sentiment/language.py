@@ -2,7 +2,7 @@
 
 The detector is restricted to the languages the product serves: a smaller candidate set is both
 faster and far more accurate on 10-word texts than all 75 of lingua's languages. Building it
-loads its models (about 3 s and 1 GB for the six), so it happens once per process.
+loads its models (1–3 s and about 200 MB for the six), so it happens once per process.
 """
 
 from __future__ import annotations

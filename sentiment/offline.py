@@ -1,6 +1,6 @@
 """The embedded default backend: a linear model shipped in the package, no download, no torch.
 
-Weights live in ``sentiment/models/*.npz`` with their training metadata; ``MODEL_CARD.md`` beside
+Weights live in ``sentiment/offline-multi.npz`` with their training metadata; ``MODEL_CARD.md`` beside
 them says where they came from. ``socialcare sentiment train`` writes the same format, so a team's
 own model loads with ``load("offline", model=PATH)``.
 """
@@ -74,7 +74,7 @@ class OfflineClassifier:
 
     def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
         if model is None:
-            ref = resources.files(__package__).joinpath("models", DEFAULT_MODEL)
+            ref = resources.files(__package__).joinpath(DEFAULT_MODEL)
             path = Path(str(ref))
         else:
             path = Path(model).expanduser()

@@ -32,7 +32,7 @@ SOURCE = "cardiffnlp/xlm-t data/sentiment, commit 874214d64d96599eb869a033c22ec2
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with one subfolder per language")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("models") / DEFAULT_MODEL)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(DEFAULT_MODEL))
     parser.add_argument("--folds", type=int, default=0, help="cross-validate instead of training the shipped model")
     args = parser.parse_args(argv)
     if args.folds:
