@@ -68,7 +68,7 @@ class Lexicon:
     emoji_positive: frozenset[str]
     emoji_negative: frozenset[str]
     valence: dict[str, float]
-    """VADER's 7,500 rated English words and emoticons (-4..4), useful on English tweets mixed into every language."""
+    """VADER's 7,500 rated English words and emoticons (-4..4): English turns up in tweets of every language."""
 
     def negated(self, tokens: list[str]) -> list[bool]:
         """Which tokens sit inside a negation scope, for ``NOT_word`` n-gram features."""
@@ -136,11 +136,12 @@ def lexicon() -> Lexicon:
 
 
 def _vader() -> dict[str, float]:
-    """Token -> mean valence from the ``vaderSentiment`` package's lexicon file (MIT, C.J. Hutto)."""
-    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text("utf-8")
+    """Token -> mean valence from VADER's lexicon (C.J. Hutto, MIT: ``VADER-LICENSE.txt``), vendored
+    as ``vader_valence.txt`` so the default backend needs no extra package."""
+    text = resources.files(__package__).joinpath("vader_valence.txt").read_text("utf-8")
     valence = {}
     for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2:
-            valence[parts[0]] = float(parts[1])
+        token, _, value = line.rpartition("\t")
+        if token:
+            valence[token] = float(value)
     return valence

@@ -34,7 +34,7 @@ def prepare() -> None:
         lexicon()
     except (ImportError, OSError) as err:
         raise BackendUnavailable(
-            f"the sentiment lexicons cannot be read ({err}); reinstall socialcare, or `pip install vaderSentiment`"
+            f"the sentiment lexicons cannot be read ({err}); reinstall socialcare"
         ) from err
     warm_up()
 

@@ -109,16 +109,16 @@ def test_unknown_backend_and_option_are_errors() -> None:
         sentiment.load("offline", device="cpu")
 
 
-def test_missing_lexicon_package_fails_at_load_not_mid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_lexicon_fails_at_load_not_mid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     import sentiment.lexicon as lexicon_module
 
     def broken() -> None:
-        raise ModuleNotFoundError("No module named 'vaderSentiment'")
+        raise FileNotFoundError("vader_valence.txt")
 
     monkeypatch.setattr(lexicon_module, "_vader", broken)
     lexicon_module.lexicon.cache_clear()
     try:
-        with pytest.raises(BackendUnavailable, match="pip install vaderSentiment"):
+        with pytest.raises(BackendUnavailable, match="lexicons cannot be read.*reinstall socialcare"):
             sentiment.load("offline")
     finally:
         monkeypatch.undo()
