@@ -6,19 +6,13 @@ classifier so the case does not depend on a model's judgement.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from socialcare.app import App
-from socialcare.cli import main
+from tests.connectors.conftest import AccountFactory, AccountWorkspace
 from tests.connectors.meta.fake import FakeGraph
-from tests.core.conftest import KeywordClassifier
 from tests.fakes.http import Request
 
 
@@ -61,82 +55,49 @@ CHANNELS: dict[str, tuple[dict[str, str], Callable[[FakeGraph], str], Callable[[
 }
 
 
-def _config(folder: Path, platform: str, graph: FakeGraph, options: dict[str, str]) -> Path:
-    lines = [
-        'database_url = "sqlite:///care.db"',
-        'timezone = "UTC"',
-        "[sentiment]",
-        'backend = "offline"',
-        f"[accounts.acme-{platform}]",
-        f'platform = "{platform}"',
-        'poll_interval = "1m"',
-        f'graph_url = "{graph.url}"',
-        *(f'{key} = "{value}"' for key, value in options.items()),
-    ]
-    path = folder / "socialcare.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def _space(account_workspace: AccountFactory, platform: str, graph: FakeGraph) -> AccountWorkspace:
+    settings = {"graph_url": graph.url, **CHANNELS[platform][0]}
+    return account_workspace(f"acme-{platform}", platform, settings, {"page_access_token": graph.token})
 
 
 @pytest.mark.parametrize("platform", list(CHANNELS))
 def test_customer_message_to_one_reply_in_its_thread(
-    platform: str, graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: str, graph: FakeGraph, account_workspace: AccountFactory
 ) -> None:
-    options, customer_writes, landed = CHANNELS[platform]
-    monkeypatch.setenv(f"SOCIALCARE_ACME_{platform.upper()}_PAGE_ACCESS_TOKEN", graph.token)
-    monkeypatch.setattr(App, "classifier", KeywordClassifier())
-    config = _config(tmp_path, platform, graph, options)
-
-    def cli(*args: str) -> str:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--config", str(config), *args])
-        assert code == 0, f"socialcare {' '.join(args)} failed:\n{err.getvalue()}"
-        assert graph.token not in out.getvalue() + err.getvalue()
-        return out.getvalue()
+    _, customer_writes, landed = CHANNELS[platform]
+    space = _space(account_workspace, platform, graph)
 
     target = customer_writes(graph)
-    cli("init")
-    cli("daemon", "--once")
-    queue: list[dict[str, Any]] = json.loads(cli("queue", "--json"))
+    space.ok("init")
+    space.ok("daemon", "--once")
+    queue: list[dict[str, Any]] = space.ok("queue", "--json").json()
     [case] = [c for c in queue if c["platform"] == platform]
     assert case["account"] == f"acme-{platform}" and case["status"] == "open" and case["draft"]
 
-    cli("approve", str(case["id"]))
-    cli("send")
+    space.ok("approve", str(case["id"]))
+    space.ok("send")
     [reply] = graph.replies_posted()
     assert landed(target, reply), f"reply went to {reply.method} {reply.path}"
 
-    cli("send")
-    cli("daemon", "--once")
+    space.ok("send")
+    space.ok("daemon", "--once")
     assert len(graph.replies_posted()) == 1, "a second send must post nothing"
-    still_open = [c for c in json.loads(cli("queue", "--json")) if c["platform"] == platform]
+    still_open = [c for c in space.ok("queue", "--json").json() if c["platform"] == platform]
     assert still_open == [], "our own reply, read back by the next poll, must not open a case"
 
 
 @pytest.mark.parametrize("platform", list(CHANNELS))
 def test_doctor_checks_the_token_and_an_expired_one_stops_the_account(
-    platform: str, graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: str, graph: FakeGraph, account_workspace: AccountFactory
 ) -> None:
-    monkeypatch.setenv(f"SOCIALCARE_ACME_{platform.upper()}_PAGE_ACCESS_TOKEN", graph.token)
-    monkeypatch.setattr(App, "classifier", KeywordClassifier())
-    config = _config(tmp_path, platform, graph, CHANNELS[platform][0])
+    space = _space(account_workspace, platform, graph)
 
-    def cli(*args: str) -> tuple[int, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--config", str(config), *args])
-        text = out.getvalue() + err.getvalue()
-        assert graph.token not in text
-        return code, text
-
-    assert cli("init")[0] == 0
-    code, report = cli("doctor")
-    assert code == 0, report
-    assert "permissions ok" in report
+    space.ok("init")
+    report = space.ok("doctor")
+    assert "permissions ok" in report.out + report.err
     graph.valid = False
-    code, report = cli("doctor")
-    assert code != 0 and "renew the Page token" in report
+    report = space.run("doctor")
+    assert report.code != 0 and "renew the Page token" in report.out + report.err
 
 
 DELETE = {
@@ -147,28 +108,20 @@ DELETE = {
 
 @pytest.mark.parametrize("platform", list(DELETE))
 def test_a_deleted_comment_fails_its_reply_once_and_is_not_retried(
-    platform: str, graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    platform: str, graph: FakeGraph, account_workspace: AccountFactory
 ) -> None:
-    options, customer_writes, _ = CHANNELS[platform]
-    monkeypatch.setenv(f"SOCIALCARE_ACME_{platform.upper()}_PAGE_ACCESS_TOKEN", graph.token)
-    monkeypatch.setattr(App, "classifier", KeywordClassifier())
-    config = _config(tmp_path, platform, graph, options)
-
-    def cli(*args: str) -> tuple[int, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--config", str(config), *args])
-        return code, out.getvalue() + err.getvalue()
+    customer_writes = CHANNELS[platform][1]
+    space = _space(account_workspace, platform, graph)
 
     target = customer_writes(graph)
-    cli("init")
-    cli("daemon", "--once")
-    [case] = json.loads(cli("queue", "--json")[1])
-    assert cli("approve", str(case["id"]))[0] == 0
+    space.run("init")
+    space.run("daemon", "--once")
+    [case] = space.run("queue", "--json").json()
+    space.ok("approve", str(case["id"]))
     DELETE[platform](graph, target)
-    code, said = cli("send")
-    assert code != 0 and "failed 1" in said
+    said = space.run("send")
+    assert said.code != 0 and "failed 1" in said.out + said.err
     attempts = len(graph.replies_posted())
-    code, said = cli("send")
-    assert code == 0 and "sent 0, failed 0" in said
+    said = space.ok("send")
+    assert "sent 0, failed 0" in said.out + said.err
     assert len(graph.replies_posted()) == attempts == 1

@@ -6,22 +6,15 @@ The CLI runs in this process, as the console script runs it, against the fake X 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from socialcare.app import App
-from socialcare.cli import main
+from tests.connectors.conftest import AccountFactory, AccountWorkspace
 from tests.connectors.x.fake import FakeX
-from tests.core.conftest import KeywordClassifier
 
 ACCOUNT = "acme-x"
-ENV = "SOCIALCARE_ACME_X_"
 
 
 @pytest.fixture
@@ -33,81 +26,48 @@ def live_fake() -> Iterator[FakeX]:
 
 
 @pytest.fixture
-def cli(live_fake: FakeX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
+def space(live_fake: FakeX, account_workspace: AccountFactory) -> AccountWorkspace:
     creds = live_fake.credentials
     secrets = {
-        "CONSUMER_KEY": creds.consumer_key,
-        "CONSUMER_SECRET": creds.consumer_secret,
-        "ACCESS_TOKEN": creds.access_token,
-        "ACCESS_TOKEN_SECRET": creds.access_token_secret,
+        "consumer_key": creds.consumer_key,
+        "consumer_secret": creds.consumer_secret,
+        "access_token": creds.access_token,
+        "access_token_secret": creds.access_token_secret,
     }
-    for name, value in secrets.items():
-        monkeypatch.setenv(ENV + name, value)
-    monkeypatch.setattr(App, "classifier", KeywordClassifier())
-    config = tmp_path / "socialcare.toml"
-    config.write_text(
-        "\n".join([
-            'database_url = "sqlite:///care.db"',
-            'timezone = "UTC"',
-            "[sentiment]",
-            'backend = "offline"',
-            f"[accounts.{ACCOUNT}]",
-            'platform = "x"',
-            'poll_interval = "1m"',
-            f'api_url = "{live_fake.url}"',
-            "monthly_read_budget = 10000",
-        ]) + "\n",
-        encoding="utf-8",
-    )
-
-    def run(*args: str) -> tuple[int, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--config", str(config), *args])
-        text = out.getvalue() + err.getvalue()
-        leaked = [name for name, value in secrets.items() if value in text]
-        assert not leaked, f"socialcare {' '.join(args)} printed secrets {leaked}"
-        return code, text
-
-    return run
+    return account_workspace(ACCOUNT, "x", {"api_url": live_fake.url, "monthly_read_budget": 10000}, secrets)
 
 
-def ok(cli: Callable[..., tuple[int, str]], *args: str) -> str:
-    code, text = cli(*args)
-    assert code == 0, f"socialcare {' '.join(args)} failed:\n{text}"
-    return text
-
-
-def test_a_mention_gets_exactly_one_reply_in_its_thread(cli, live_fake: FakeX) -> None:
+def test_a_mention_gets_exactly_one_reply_in_its_thread(space: AccountWorkspace, live_fake: FakeX) -> None:
     mention = live_fake.mention("My order arrived broken and nobody answers!", username="ana", name="Ana Customer")
-    ok(cli, "init")
+    space.ok("init")
 
-    ok(cli, "daemon", "--once")
-    queue: list[dict[str, Any]] = json.loads(ok(cli, "queue", "--json"))
+    space.ok("daemon", "--once")
+    queue: list[dict[str, Any]] = space.ok("queue", "--json").json()
     [case] = queue
     assert (case["account"], case["platform"], case["status"]) == (ACCOUNT, "x", "open")
     assert case["draft"]
 
-    ok(cli, "approve", str(case["id"]))
-    ok(cli, "send")
+    space.ok("approve", str(case["id"]))
+    space.ok("send")
 
     [post] = live_fake.posts()
     assert post.json["reply"] == {"in_reply_to_tweet_id": mention["id"]}
     [reply] = live_fake.replies_to(mention["id"])
     assert reply["author_id"] == live_fake.me and reply["conversation_id"] == mention["conversation_id"]
 
-    ok(cli, "send")
-    ok(cli, "daemon", "--once")
+    space.ok("send")
+    space.ok("daemon", "--once")
     assert len(live_fake.posts()) == 1, "a second send must post nothing"
-    assert json.loads(ok(cli, "queue", "--json")) == [], "our reply, read back by the next poll, must not open a case"
+    assert space.ok("queue", "--json").json() == [], "our reply, read back by the next poll, must not open a case"
 
 
-def test_doctor_checks_the_account_and_an_expired_token_stops_it(cli, live_fake: FakeX) -> None:
-    ok(cli, "init")
-    assert f"authenticated as @brand (id {live_fake.me})" in ok(cli, "doctor")
+def test_doctor_checks_the_account_and_an_expired_token_stops_it(space: AccountWorkspace, live_fake: FakeX) -> None:
+    space.ok("init")
+    doctor = space.ok("doctor")
+    assert f"authenticated as @brand (id {live_fake.me})" in doctor.out + doctor.err
 
     live_fake.revoked = True
-    code, report = cli("doctor")
+    report = space.run("doctor")
 
-    assert code != 0
-    assert "re-authenticate" in report
+    assert report.code != 0
+    assert "re-authenticate" in report.out + report.err
