@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import AuthError, MalformedPayload, PermanentError, ReplyRefused, utcnow
+from connectors.base import AuthError, MalformedPayload, ReplyRefused, utcnow
 from connectors.facebook import FacebookConnector
 from tests.connectors.meta.conftest import api_calls, connect, doc_shape
 from tests.connectors.meta.fake import FakeGraph
@@ -132,16 +132,6 @@ def test_an_over_long_reply_is_refused_before_anything_is_sent(graph: FakeGraph)
     with pytest.raises(ReplyRefused, match="8001 characters; facebook allows 8000"):
         fb.reply(message, "x" * 8001)
     assert graph.replies_posted() == []
-
-
-def test_a_reply_to_a_deleted_comment_is_reported_not_retried(graph: FakeGraph) -> None:
-    post = graph.add_post()
-    comment = graph.add_comment(post, "angry words")
-    fb = connect(FacebookConnector, graph)
-    [message], _ = fb.poll(None)
-    graph.delete_comment(comment)
-    with pytest.raises(PermanentError, match="does not exist"):
-        fb.reply(message, "Sorry")
 
 
 def test_a_comment_without_an_id_asks_for_the_moderate_task(graph: FakeGraph) -> None:

@@ -160,6 +160,7 @@ def test_a_deleted_object_is_permanent_not_retried(graph: FakeGraph) -> None:
     graph.delete_comment(comment)
     with pytest.raises(PermanentError, match="deleted") as caught:
         fb.reply(message, "Sorry, we are on it")
+    assert "does not exist" in str(caught.value), "Graph's own reason is kept"
     assert not isinstance(caught.value, TransientError)
 
 
