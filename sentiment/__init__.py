@@ -43,4 +43,7 @@ def _build(factory: Any, name: str, options: dict[str, Any]) -> Classifier:
             f"sentiment backend {name!r} has no option {', '.join(map(repr, unknown))} "
             f"(it takes: {', '.join(accepted)}); remove it from [sentiment] in the config"
         )
-    return factory(**options)
+    try:
+        return factory(**options)
+    except (TypeError, ValueError) as err:
+        raise BackendUnavailable(f"bad option for sentiment backend {name!r}: {err}") from err

@@ -107,6 +107,8 @@ def test_unknown_backend_and_option_are_errors() -> None:
         sentiment.load("vader")
     with pytest.raises(BackendUnavailable, match=r"'offline' has no option 'device' \(it takes: model, batch_size\)"):
         sentiment.load("offline", device="cpu")
+    with pytest.raises(BackendUnavailable, match="bad option for sentiment backend 'offline'"):
+        sentiment.load("offline", batch_size="lots")
 
 
 def test_unreadable_lexicon_fails_at_load_not_mid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
