@@ -33,9 +33,7 @@ def prepare() -> None:
     try:
         lexicon()
     except (ImportError, OSError) as err:
-        raise BackendUnavailable(
-            f"the sentiment lexicons cannot be read ({err}); reinstall socialcare"
-        ) from err
+        raise BackendUnavailable(f"the sentiment lexicons cannot be read ({err}); reinstall socialcare") from err
     warm_up()
 
 
