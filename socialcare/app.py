@@ -53,9 +53,7 @@ class App:
         model = options.get("model")
         if isinstance(model, str) and (self.config.folder / model).exists():
             options["model"] = str(self.config.folder / model)
-        classifier = sentiment.load(self.config.sentiment.backend, **options)
-        log.info("sentiment backend %s %s from %s", classifier.name, classifier.version, classifier.source)
-        return classifier
+        return sentiment.load(self.config.sentiment.backend, **options)
 
     @cached_property
     def drafter(self) -> Drafter:
