@@ -92,17 +92,10 @@ def _row(session: Session, case: Case, account: Account, identity: Identity, now
     message, verdict = last if last is not None else (None, None)
     reply = latest_reply(session, case)
     return {
-        "id": case.id,
-        "account": account.name,
-        "platform": account.platform,
-        "status": case.status,
-        "priority": case.priority,
-        "due_at": case.due_at.isoformat(),
+        **_case_fields(case, account),
         "seconds_left": int((case.due_at - now).total_seconds()),
-        "waiting_since": case.waiting_since.isoformat(),
         "customer": identity.display_name or identity.handle,
         "handle": identity.handle,
-        "language": case.language,
         "label": verdict.label if verdict else None,
         "intent": verdict.intent if verdict else None,
         "is_complaint": verdict.is_complaint if verdict else None,
@@ -110,6 +103,20 @@ def _row(session: Session, case: Case, account: Account, identity: Identity, now
         "reply_id": reply.id if reply else None,
         "reply_status": reply.status if reply else None,
         "draft": reply.text if reply else None,
+    }
+
+
+def _case_fields(case: Case, account: Account) -> dict[str, Any]:
+    """What the queue and ``show`` both say about a case."""
+    return {
+        "id": case.id,
+        "account": account.name,
+        "platform": account.platform,
+        "status": case.status,
+        "priority": case.priority,
+        "language": case.language,
+        "waiting_since": case.waiting_since.isoformat(),
+        "due_at": case.due_at.isoformat(),
     }
 
 
@@ -148,14 +155,7 @@ def show(session: Session, case_id: int) -> dict[str, Any]:
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
     return {
-        "id": case.id,
-        "account": account.name,
-        "platform": account.platform,
-        "status": case.status,
-        "priority": case.priority,
-        "language": case.language,
-        "waiting_since": case.waiting_since.isoformat(),
-        "due_at": case.due_at.isoformat(),
+        **_case_fields(case, account),
         "close_reason": case.close_reason,
         "customer": {
             "id": customer.id if customer else None,
