@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
@@ -75,10 +76,11 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
         query = query.where(Case.status == wanted.status)
     if wanted.channel:
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
-    rows = session.exec(query.order_by(col(Case.due_at), col(Case.id))).all()
-    rows = sorted(rows, key=lambda r: (r[0].due_at, Priority(r[0].priority).rank, r[0].id))
+    rank = sa.case({p.value: p.rank for p in Priority}, value=col(Case.priority))
+    query = query.order_by(col(Case.due_at), rank, col(Case.id))
     if wanted.limit is not None:
-        rows = rows[: wanted.limit]
+        query = query.limit(wanted.limit)
+    rows = session.exec(query).all()
     return [_row(session, case, account, identity, now or utcnow()) for case, account, identity in rows]
 
 
