@@ -5,6 +5,12 @@ no vocabulary to ship, so a team's own ``train`` run produces a file of the same
 n-grams inside words cope with Italian and Portuguese inflection and with tweet spelling
 ("graziee", "pessimooo"); word bigrams and ``NOT_`` marks keep "non funziona" apart from
 "funziona". Dense cues (lexicon counts, intent flags) carry knowledge the small corpora lack.
+
+With ``by_language`` every n-gram is counted twice: once shared by all languages and once tagged
+with the message's language. The shared copy lets emoji, names and cognates learnt in one
+language help the others; the tagged copy lets "no" or "bravo" weigh differently in Spanish and
+Italian. Trained that way, one model beat both a pooled model and separate per-language models in
+cross-validation on the shared splits (see ``MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -27,14 +33,19 @@ CUE_NAMES = (*LEXICON_FEATURES, *(f"intent_{i.value}" for i in intents.PRECEDENC
 
 
 @lru_cache(maxsize=100_000)
-def _char_codes(token: str, low: int, high: int) -> tuple[int, ...]:
+def _char_codes(token: str, low: int, high: int, seed: int) -> tuple[int, ...]:
     """CRC-32 of the token's character n-grams (with word-boundary spaces); tokens repeat, so cached."""
     padded = f" {token} "
     return tuple(
-        zlib.crc32(f"c:{padded[i : i + n]}".encode("utf-8", "replace"))
+        zlib.crc32(f"c:{padded[i : i + n]}".encode("utf-8", "replace"), seed)
         for n in range(low, high + 1)
         for i in range(len(padded) - n + 1)
     )
+
+
+def _seed(language: str | None) -> int:
+    """Starting value of CRC-32 for a language's own copy of the features (0 is the shared copy)."""
+    return zlib.crc32(f"lang:{language}".encode()) if language else 0
 
 
 @dataclass(frozen=True)
@@ -77,17 +88,20 @@ class Featurizer:
     bits: int = 18
     char_min: int = 2
     char_max: int = 5
+    by_language: bool = False
 
     @property
     def width(self) -> int:
         return 1 << self.bits
 
-    def sparse(self, texts: Sequence[str]) -> SparseRows:
+    def sparse(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> SparseRows:
+        """Hashed rows; ``languages`` (one ISO code or ``None`` per text) is used when ``by_language``."""
         indptr = [0]
         indices: list[int] = []
         values: list[float] = []
-        for text in texts:
-            row = self._row(normalise(text))
+        tags: Sequence[str | None] = languages if self.by_language and languages is not None else [None] * len(texts)
+        for text, language in zip(texts, tags, strict=True):
+            row = self._row(normalise(text), language)
             indices.extend(row)
             values.extend(row.values())
             indptr.append(len(indices))
@@ -112,16 +126,20 @@ class Featurizer:
                 out[i, len(LEXICON_FEATURES) + j] = intent in found
         return out
 
-    def _row(self, norm: str) -> dict[int, float]:
+    def _row(self, norm: str, language: str | None) -> dict[int, float]:
         toks = tokens(norm)
         negated = lexicon().negated(toks) if toks else []
         words = [f"w:{t}" for t in toks]
         words += [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
         words += [f"n:{t}" for t, neg in zip(toks, negated, strict=True) if neg]
-        codes = [zlib.crc32(f.encode("utf-8", "replace")) for f in words]
+        encoded = [f.encode("utf-8", "replace") for f in words]
+        blocks = []
+        for seed in (0, _seed(language)) if language else (0,):
+            blocks.append([zlib.crc32(f, seed) for f in encoded])
+            blocks.append([c for tok in toks for c in _char_codes(tok, self.char_min, self.char_max, seed)])
         mask = self.width - 1
         row: dict[int, float] = {}
-        for block in (codes, [c for tok in toks for c in _char_codes(tok, self.char_min, self.char_max)]):
+        for block in blocks:
             counts: dict[int, float] = {}
             for code in block:
                 index = code & mask

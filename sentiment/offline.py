@@ -20,6 +20,7 @@ import numpy as np
 from . import verdicts
 from .base import BackendUnavailable, Verdict
 from .features import Featurizer
+from .language import detect_languages
 from .linear import LinearModel
 from .text import clean
 
@@ -91,30 +92,31 @@ class OfflineClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         cleaned = [clean(t) for t in texts]
-        return verdicts.build(cleaned, self.probabilities(cleaned), self.name, self.version)
+        languages = detect_languages(cleaned)
+        return verdicts.build(cleaned, self.probabilities(cleaned, languages), self.name, self.version, languages)
 
-    def probabilities(self, cleaned: Sequence[str]) -> np.ndarray:
+    def probabilities(self, cleaned: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
         """(n, 3) negative/neutral/positive probabilities of already :func:`clean`-ed texts, batched."""
         probs = np.zeros((len(cleaned), 3))
         for start in range(0, len(cleaned), self.batch_size):
-            chunk = list(cleaned[start : start + self.batch_size])
-            probs[start : start + len(chunk)] = self._probs(chunk)
+            end = start + self.batch_size
+            probs[start : start + len(cleaned[start:end])] = self._probs(list(cleaned[start:end]), languages[start:end])
         return probs
 
-    def _probs(self, texts: list[str]) -> np.ndarray:
+    def _probs(self, texts: list[str], languages: Sequence[str | None]) -> np.ndarray:
         try:
-            return self._predict(texts)
+            return self._predict(texts, languages)
         except Exception:  # one poisoned text must not sink the batch
             log.exception("offline model failed on a batch of %d; retrying one by one", len(texts))
-            return np.vstack([self._predict_one(t) for t in texts])
+            return np.vstack([self._predict_one(t, lang) for t, lang in zip(texts, languages, strict=True)])
 
-    def _predict_one(self, text: str) -> np.ndarray:
+    def _predict_one(self, text: str, language: str | None) -> np.ndarray:
         try:
-            return self._predict([text])[0]
+            return self._predict([text], [language])[0]
         except Exception:
             log.exception("offline model failed on one message; scoring it neutral")
             return np.array([0.0, 1.0, 0.0])
 
-    def _predict(self, texts: list[str]) -> np.ndarray:
+    def _predict(self, texts: list[str], languages: Sequence[str | None]) -> np.ndarray:
         f = self._featurizer
-        return self._model.predict_proba(f.sparse(texts), f.cues(texts))
+        return self._model.predict_proba(f.sparse(texts, languages), f.cues(texts))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .features import Featurizer
+from .language import detect_languages
 from .linear import LinearModel, train
 from .offline import save_model
 from .text import clean
@@ -22,10 +23,10 @@ LEARNING_RATE = 0.1
 
 
 def fit(texts: Sequence[str], labels: Sequence[int], *, l2: float = L2) -> tuple[LinearModel, Featurizer]:
-    featurizer = Featurizer()
+    featurizer = Featurizer(by_language=True)
     cleaned = [clean(t) for t in texts]
     model = train(
-        featurizer.sparse(cleaned),
+        featurizer.sparse(cleaned, detect_languages(cleaned)),
         featurizer.cues(cleaned),
         np.asarray(labels, dtype=np.int64),
         l2=l2,

@@ -37,9 +37,19 @@ def prepare() -> None:
     warm_up()
 
 
-def build(texts: Sequence[str], probs: np.ndarray, backend: str, version: str) -> list[Verdict]:
-    """One verdict per cleaned text; ``probs`` is (n, 3) in :data:`LABELS` order, rows of empty texts ignored."""
-    languages = detect_languages(texts)
+def build(
+    texts: Sequence[str],
+    probs: np.ndarray,
+    backend: str,
+    version: str,
+    languages: Sequence[str | None] | None = None,
+) -> list[Verdict]:
+    """One verdict per cleaned text; ``probs`` is (n, 3) in :data:`LABELS` order, rows of empty texts ignored.
+
+    ``languages`` saves detecting them twice when the backend already needed them.
+    """
+    if languages is None:
+        languages = detect_languages(texts)
     out: list[Verdict] = []
     for text, row, language in zip(texts, probs, languages, strict=True):
         found = intents.detect(normalise(text)) if text else ()

@@ -50,3 +50,23 @@ def test_metrics_macro_f1_and_confusion() -> None:
     assert result.confusion == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert result.recall == {"negative": 0.5, "neutral": 1.0, "positive": 1.0}
     assert round(result.macro_f1, 4) == round((2 / 3 + 2 / 3 + 1) / 3, 4)
+
+
+def test_language_copies_let_one_word_mean_different_things() -> None:
+    texts, languages = ["bravo", "bravo"] * 10, ["it", "es"] * 10
+    labels = np.array([2, 0] * 10)
+    by_language = Featurizer(bits=12, by_language=True)
+    model = train(by_language.sparse(texts, languages), by_language.cues(texts), labels, epochs=100)
+    found = model.predict_proba(by_language.sparse(["bravo", "bravo"], ["it", "es"]), by_language.cues(["bravo"] * 2))
+    assert found.argmax(axis=1).tolist() == [2, 0]
+
+    pooled = Featurizer(bits=12)
+    assert pooled.sparse(texts, languages).indices.tolist() == pooled.sparse(texts).indices.tolist()
+
+
+def test_unknown_language_uses_only_the_shared_features() -> None:
+    shared = Featurizer(bits=12).sparse(["non funziona"])
+    unknown = Featurizer(bits=12, by_language=True).sparse(["non funziona"], [None])
+    tagged = Featurizer(bits=12, by_language=True).sparse(["non funziona"], ["it"])
+    assert unknown.indices.tolist() == shared.indices.tolist()
+    assert set(shared.indices.tolist()) < set(tagged.indices.tolist())
