@@ -74,9 +74,10 @@ class TransformersClassifier:
                 "already in the Hugging Face cache (downloads are off when HF_HUB_OFFLINE=1)"
             ) from err
         config = self._pipe.model.config
-        self._labels = map_labels(dict(config.id2label))
+        self._labels = map_labels({int(k): str(v) for k, v in (config.id2label or {}).items()})
         positions = int(getattr(config, "max_position_embeddings", max_length) or max_length)
-        self._max_length = max(8, min(int(max_length), positions - 2, self._pipe.tokenizer.model_max_length))
+        tokenizer_limit = int(getattr(self._pipe.tokenizer, "model_max_length", max_length))
+        self._max_length = max(8, min(int(max_length), positions - 2, tokenizer_limit))
         revision = getattr(config, "_commit_hash", None)
         self.version = f"{Path(str(model)).name}@{revision[:12] if revision else 'local'}"
 
