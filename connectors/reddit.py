@@ -191,9 +191,14 @@ class RedditConnector(Connector):
         if created is None:  # Reddit posted it but returned nothing (quarantined subreddits)
             found = self.find_reply(to, text)
             if found is None:
-                raise MalformedPayload("Reddit accepted the reply but returned no comment and it is not in our history yet")
+                raise MalformedPayload(
+                    "Reddit accepted the reply but returned no comment and it is not in our history yet"
+                )
             return self._after_reply(to, found)
-        data = {key: getattr(created, key, None) for key in ("id", "name", "parent_id", "link_id", "permalink", "created_utc")}
+        data = {
+            key: getattr(created, key, None)
+            for key in ("id", "name", "parent_id", "link_id", "permalink", "created_utc")
+        }
         if not data["name"]:
             raise MalformedPayload("Reddit's answer to the reply has no comment id")
         receipt = Receipt(external_id=data["name"], sent_at=self.clock(), url=self._link(data["permalink"]), raw=data)
@@ -221,7 +226,9 @@ class RedditConnector(Connector):
             name = me["name"]
         missing = set() if "*" in scopes else NEEDED_SCOPES - set(scopes)
         if missing:
-            raise AuthError(f"Reddit account {self.name!r}: the token lacks scopes {sorted(missing)}; grant them to the app")
+            raise AuthError(
+                f"Reddit account {self.name!r}: the token lacks scopes {sorted(missing)}; grant them to the app"
+            )
         for source, path, params in self._sources():
             if source == "search":  # a private or missing subreddit would fail every poll
                 self._get(source, path, {**params, "limit": 1})
@@ -243,7 +250,11 @@ class RedditConnector(Connector):
         if self.settings.keywords:
             query = " OR ".join(f'"{word}"' for word in self.settings.keywords)
             subs = "+".join(self.settings.subreddits)
-            yield "search", f"r/{subs}/search/", {"q": query, "sort": "new", "restrict_sr": "on", "t": "all", "type": "link"}
+            yield (
+                "search",
+                f"r/{subs}/search/",
+                {"q": query, "sort": "new", "restrict_sr": "on", "t": "all", "type": "link"},
+            )
 
     def _fetch_new(
         self, source: str, path: str, params: Mapping[str, Any], mark: _Mark | None
@@ -298,7 +309,11 @@ class RedditConnector(Connector):
             page = listing["children"]
             for child in page:
                 data = child["data"]
-                if mark is not None and mark.last and (data["name"] == mark.last or float(data["created_utc"]) < mark.at):
+                if (
+                    mark is not None
+                    and mark.last
+                    and (data["name"] == mark.last or float(data["created_utc"]) < mark.at)
+                ):
                     return children, children[0]["data"] if children else None
                 children.append(child)
             if mark is None or not page or not listing.get("after"):
@@ -436,9 +451,13 @@ class RedditConnector(Connector):
                 "(accounts with two-factor login cannot use a password grant)"
             ) from err
         except prawcore.TooManyRequests as err:
-            raise RateLimited(f"{account}: Reddit answered 429 Too Many Requests", retry_at=self._retry_at(err)) from err
+            raise RateLimited(
+                f"{account}: Reddit answered 429 Too Many Requests", retry_at=self._retry_at(err)
+            ) from err
         except (prawcore.InvalidToken, prawcore.InsufficientScope) as err:
-            raise AuthError(f"{account}: the token is not accepted for {action} ({type(err).__name__}); check the app's scopes") from err
+            raise AuthError(
+                f"{account}: the token is not accepted for {action} ({type(err).__name__}); check the app's scopes"
+            ) from err
         except prawcore.Forbidden as err:
             if action == "search":
                 raise PermanentError(
@@ -446,7 +465,9 @@ class RedditConnector(Connector):
                     "subreddit); remove it from `subreddits`"
                 ) from err
             if action == "reply":
-                raise PermanentError("Reddit forbids this reply (banned from the subreddit, private or locked thread)") from err
+                raise PermanentError(
+                    "Reddit forbids this reply (banned from the subreddit, private or locked thread)"
+                ) from err
             raise AuthError(f"{account}: Reddit answered 403 Forbidden to {action}; is the account suspended?") from err
         except (prawcore.NotFound, prawcore.Redirect) as err:
             if action == "search":
@@ -454,13 +475,17 @@ class RedditConnector(Connector):
                     f"{account}: Reddit cannot search {self._searched()}: a subreddit there does not exist; "
                     "fix `subreddits`"
                 ) from err
-            raise PermanentError(f"{account}: Reddit has no such thing for {action} (deleted, or a subreddit that does not exist)") from err
+            raise PermanentError(
+                f"{account}: Reddit has no such thing for {action} (deleted, or a subreddit that does not exist)"
+            ) from err
         except prawcore.BadJSON as err:
             raise MalformedPayload(f"{account}: Reddit's answer to {action} is not JSON") from err
         except prawcore.ResponseException as err:
             status = err.response.status_code
             if status == 401:
-                raise AuthError(f"{account}: Reddit rejects the app's credentials; check client_id and client_secret") from err
+                raise AuthError(
+                    f"{account}: Reddit rejects the app's credentials; check client_id and client_secret"
+                ) from err
             if 400 <= status < 500:
                 raise PermanentError(
                     f"{account}: Reddit refused the {action} (HTTP {status}); retrying will not help"
@@ -477,7 +502,11 @@ class RedditConnector(Connector):
         for item in err.items:
             if item.error_type == "RATELIMIT":
                 match = _WAIT.search(item.message or "")
-                seconds = 60.0 if match is None else int(match[1]) * {"millisecond": 0.001, "second": 1, "minute": 60}[match[2]]
+                seconds = (
+                    60.0
+                    if match is None
+                    else int(match[1]) * {"millisecond": 0.001, "second": 1, "minute": 60}[match[2]]
+                )
                 retry_at = self.clock() + timedelta(seconds=max(seconds, 1.0))
                 return RateLimited(f"Reddit says the account is commenting too fast: {item.message}", retry_at=retry_at)
             if item.error_type == "TOO_LONG":
@@ -505,8 +534,12 @@ class RedditConnector(Connector):
         return f"{self.settings.reddit_url}{path}" if path else None
 
     def __repr__(self) -> str:
-        sources = ["inbox"] * self.settings.inbox + [f"search r/{'+'.join(self.settings.subreddits)}"] * bool(self.settings.keywords)
-        return f"<RedditConnector {self.name!r} oauth_url={self.settings.oauth_url!r} sources={sources} secrets={sorted(self._secrets)} (values redacted)>"
+        search = [f"search r/{'+'.join(self.settings.subreddits)}"] if self.settings.keywords else []
+        sources = ["inbox"] * self.settings.inbox + search
+        return (
+            f"<RedditConnector {self.name!r} oauth_url={self.settings.oauth_url!r} sources={sources} "
+            f"secrets={sorted(self._secrets)} (values redacted)>"
+        )
 
 
 class _TokenRejected(Exception):

@@ -90,7 +90,9 @@ class XSettings(Settings):
     def _origin_only(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
-            raise ValueError(f"api_url must be an origin like {X_API} or http://127.0.0.1:8081 (no path), got {value!r}")
+            raise ValueError(
+                f"api_url must be an origin like {X_API} or http://127.0.0.1:8081 (no path), got {value!r}"
+            )
         return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -233,7 +235,8 @@ class XConnector(Connector):
                 log.warning(
                     "account %r: the monthly read budget of %d posts is spent for now; older mentions since the "
                     "last poll are skipped (raise monthly_read_budget if your X plan allows)",
-                    self.name, self.settings.monthly_read_budget,
+                    self.name,
+                    self.settings.monthly_read_budget,
                 )
                 break
             params["pagination_token"] = token
@@ -379,7 +382,9 @@ class XConnector(Connector):
             retry_at = _from_epoch(err.reset_time)
             self.pace.block_until(retry_at, fallback=timedelta(minutes=15))
             when = retry_at.isoformat() if retry_at else "in 15 minutes"
-            raise RateLimited(f"X rate limit reached while {what}; account {self.name!r} waits until {when}", retry_at) from err
+            raise RateLimited(
+                f"X rate limit reached while {what}; account {self.name!r} waits until {when}", retry_at
+            ) from err
         except tweepy.Unauthorized as err:
             raise AuthError(
                 f"X rejected the credentials of account {self.name!r} while {what} (token expired or revoked): "
@@ -419,7 +424,9 @@ class XConnector(Connector):
 
     # -- translation --------------------------------------------------------------------------
 
-    def _message(self, data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str) -> InboundMessage | None:
+    def _message(
+        self, data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str
+    ) -> InboundMessage | None:
         refs = _references(data)
         try:
             tweet_id, author_id, text = str(data["id"]), str(data["author_id"]), str(data["text"])
@@ -542,7 +549,9 @@ _URL = re.compile(
     r"(?:com|net|org|info|biz|io|co|ai|app|dev|shop|store|online|site|tech|me|tv|[a-z]{2})\b(?:/[^\s<>\"]*)?"
 )
 _URL_TRAILING = ".,;:!?)]}'\""
-_EMOJI_BASE = "\u2190-\u21ff\u2300-\u23ff\u2460-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
+_EMOJI_BASE = (
+    "\u2190-\u21ff\u2300-\u23ff\u2460-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
+)
 _EMOJI_MODS = "(?:\ufe0f|[\U0001f3fb-\U0001f3ff]|[\U000e0020-\U000e007f])*"
 _EMOJI = re.compile(
     rf"[\U0001f1e6-\U0001f1ff]{{2}}|[0-9#*]\ufe0f?\u20e3"

@@ -58,16 +58,19 @@ def account_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Accoun
         hidden = {name: value for name, value in secrets.items() if name not in shown}
         space = AccountWorkspace(tmp_path, f"sqlite:///{tmp_path / 'care.db'}", hidden)
         space.write_config(
-            "\n".join([
-                f"database_url = {json.dumps(space.database_url)}",
-                'timezone = "UTC"',
-                "[sentiment]",
-                'backend = "offline"',
-                f"[accounts.{account}]",
-                f"platform = {json.dumps(platform)}",
-                'poll_interval = "1m"',
-                *(f"{key} = {json.dumps(value)}" for key, value in settings.items()),
-            ]) + "\n"
+            "\n".join(
+                [
+                    f"database_url = {json.dumps(space.database_url)}",
+                    'timezone = "UTC"',
+                    "[sentiment]",
+                    'backend = "offline"',
+                    f"[accounts.{account}]",
+                    f"platform = {json.dumps(platform)}",
+                    'poll_interval = "1m"',
+                    *(f"{key} = {json.dumps(value)}" for key, value in settings.items()),
+                ]
+            )
+            + "\n"
         )
         return space
 

@@ -592,13 +592,16 @@ def main() -> None:
     fake = FakeGraph(token=args.token)
     fake.add_post()
     fake.add_media()
-    fake.serve_by_hand(args.port, lambda: [
-        f"Fake Graph API on {fake.url} (page {fake.page_id}, Instagram {fake.ig_user_id}); token {args.token!r}",
-        f'Config:   graph_url = "{fake.url}"  page_id = "{fake.page_id}"  ig_user_id = "{fake.ig_user_id}"',
-        f'Inject:   curl -X POST {fake.url}/_fake/comment -d \'{{"message": "My order never came"}}\'',
-        f'          curl -X POST {fake.url}/_fake/message -d \'{{"psid": "7001", "text": "Where is my refund?"}}\'',
-        f'          curl -X POST {fake.url}/_fake/ig_comment -d \'{{"text": "Still waiting..."}}\'',
-    ])
+    fake.serve_by_hand(
+        args.port,
+        lambda: [
+            f"Fake Graph API on {fake.url} (page {fake.page_id}, Instagram {fake.ig_user_id}); token {args.token!r}",
+            f'Config:   graph_url = "{fake.url}"  page_id = "{fake.page_id}"  ig_user_id = "{fake.ig_user_id}"',
+            f'Inject:   curl -X POST {fake.url}/_fake/comment -d \'{{"message": "My order never came"}}\'',
+            f'          curl -X POST {fake.url}/_fake/message -d \'{{"psid": "7001", "text": "Where is my refund?"}}\'',
+            f'          curl -X POST {fake.url}/_fake/ig_comment -d \'{{"text": "Still waiting..."}}\'',
+        ],
+    )
 
 
 if __name__ == "__main__":

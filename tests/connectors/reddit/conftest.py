@@ -60,4 +60,6 @@ def reddit(connect: Callable[..., RedditConnector]) -> RedditConnector:
 
 def api_calls(fake: FakeReddit) -> list[str]:
     """Requests to the API proper (not the token endpoint), as ``METHOD /path``."""
-    return [f"{r.method} {r.path}" for r in fake.api.requests if not r.path.startswith(("/api/v1/access_token", "/_fake"))]
+    return [
+        f"{r.method} {r.path}" for r in fake.api.requests if not r.path.startswith(("/api/v1/access_token", "/_fake"))
+    ]

@@ -41,7 +41,9 @@ CLIENT_SECRET = "fake-client-secret"
 USERNAME = "brandco"
 PASSWORD = "fake-password"
 _UNAUTHORIZED = Response(
-    401, {"message": "Unauthorized", "error": 401}, headers={"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}
+    401,
+    {"message": "Unauthorized", "error": 401},
+    headers={"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'},
 )
 
 
@@ -53,7 +55,14 @@ def fixture(name: str) -> dict[str, Any]:
 def _listing(children: list[dict[str, Any]], before: str | None, after: str | None) -> dict[str, Any]:
     return {
         "kind": "Listing",
-        "data": {"after": after, "dist": len(children), "modhash": None, "geo_filter": "", "children": children, "before": before},
+        "data": {
+            "after": after,
+            "dist": len(children),
+            "modhash": None,
+            "geo_filter": "",
+            "children": children,
+            "before": before,
+        },
     }
 
 
@@ -76,7 +85,9 @@ def _page(newest_first: list[dict[str, Any]], query: dict[str, str]) -> dict[str
     start = names.index(after) + 1 if after in names else 0
     page = newest_first[start : start + limit]
     more = start + limit < len(names)
-    return _listing(page, names[start] if page and start > 0 else None, page[-1]["data"]["name"] if page and more else None)
+    return _listing(
+        page, names[start] if page and start > 0 else None, page[-1]["data"]["name"] if page and more else None
+    )
 
 
 class FakeReddit:
@@ -122,7 +133,9 @@ class FakeReddit:
     def stop(self) -> None:
         self.api.stop()
 
-    def mention(self, author: str, body: str, *, subreddit: str = "HomeImprovement", kind: str = "username_mention") -> dict[str, Any]:
+    def mention(
+        self, author: str, body: str, *, subreddit: str = "HomeImprovement", kind: str = "username_mention"
+    ) -> dict[str, Any]:
         """A customer comment that names us (or replies to us) in a new thread; lands in the inbox."""
         post = self.post("someone_else", f"Thread about {subreddit}", "", subreddit=subreddit, searchable=False)
         return self._comment(author, body, post["data"]["name"], post["data"]["name"], kind=kind)
@@ -139,14 +152,24 @@ class FakeReddit:
             self.inbox.append(item)
         return item
 
-    def post(self, author: str, title: str, selftext: str, *, subreddit: str = "Tools", searchable: bool = True) -> dict[str, Any]:
+    def post(
+        self, author: str, title: str, selftext: str, *, subreddit: str = "Tools", searchable: bool = True
+    ) -> dict[str, Any]:
         """A submission; with ``searchable`` it is found by subreddit search."""
         item = fixture("search_submission")
         ident = self._identity("t3")
         slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:50]
         permalink = f"/r/{subreddit}/comments/{ident['id']}/{slug}/"
-        item["data"].update(ident, author=author, title=title, selftext=selftext, subreddit=subreddit,
-                            subreddit_name_prefixed=f"r/{subreddit}", permalink=permalink, url=f"https://www.reddit.com{permalink}")
+        item["data"].update(
+            ident,
+            author=author,
+            title=title,
+            selftext=selftext,
+            subreddit=subreddit,
+            subreddit_name_prefixed=f"r/{subreddit}",
+            permalink=permalink,
+            url=f"https://www.reddit.com{permalink}",
+        )
         item["searchable"] = searchable
         with self._lock:
             self.posts.append(item)
@@ -155,7 +178,9 @@ class FakeReddit:
     def delete(self, fullname: str) -> None:
         """The author deletes a comment: Reddit keeps it in listings as ``[deleted]``."""
         with self._lock:
-            for data in [self.comments.get(fullname)] + [c["data"] for c in self.inbox if c["data"]["name"] == fullname]:
+            for data in [self.comments.get(fullname)] + [
+                c["data"] for c in self.inbox if c["data"]["name"] == fullname
+            ]:
                 if data is not None:
                     data.update(author="[deleted]", body="[deleted]")
                     data.pop("author_fullname", None)
@@ -196,19 +221,40 @@ class FakeReddit:
         post = next(p["data"] for p in self.posts if p["data"]["name"] == link_id)
         permalink = f"{post['permalink']}{ident['id']}/"
         data = copy.deepcopy(fixture("comment_created")["json"]["data"]["things"][0]["data"])
-        data.update(ident, author=author, author_fullname=f"t2_{author[:8]}", body=body, parent_id=parent, link_id=link_id,
-                    subreddit=post["subreddit"], permalink=permalink)
+        data.update(
+            ident,
+            author=author,
+            author_fullname=f"t2_{author[:8]}",
+            body=body,
+            parent_id=parent,
+            link_id=link_id,
+            subreddit=post["subreddit"],
+            permalink=permalink,
+        )
         item = fixture("inbox_comment_reply" if kind != "username_mention" else "inbox_username_mention")
-        item["data"].update(ident, author=author, author_fullname=data["author_fullname"], body=body, parent_id=parent,
-                            subreddit=post["subreddit"], subreddit_name_prefixed=f"r/{post['subreddit']}", type=kind,
-                            subject=kind.replace("_", " "), link_title=post["title"], context=f"{permalink}?context=3", new=True,
-                            body_html=f'&lt;div class="md"&gt;&lt;p&gt;{html.escape(html.escape(body))}&lt;/p&gt;&lt;/div&gt;')
+        item["data"].update(
+            ident,
+            author=author,
+            author_fullname=data["author_fullname"],
+            body=body,
+            parent_id=parent,
+            subreddit=post["subreddit"],
+            subreddit_name_prefixed=f"r/{post['subreddit']}",
+            type=kind,
+            subject=kind.replace("_", " "),
+            link_title=post["title"],
+            context=f"{permalink}?context=3",
+            new=True,
+            body_html=f'&lt;div class="md"&gt;&lt;p&gt;{html.escape(html.escape(body))}&lt;/p&gt;&lt;/div&gt;',
+        )
         with self._lock:
             self.comments[data["name"]] = data
             self.inbox.append(item)
         return item
 
-    def _metered(self, handler: Callable[[Request, re.Match[str]], Response]) -> Callable[[Request, re.Match[str]], Response]:
+    def _metered(
+        self, handler: Callable[[Request, re.Match[str]], Response]
+    ) -> Callable[[Request, re.Match[str]], Response]:
         """Authenticate like oauth.reddit.com and count the request against the advertised budget."""
 
         def wrapped(request: Request, match: re.Match[str]) -> Response:
@@ -246,7 +292,11 @@ class FakeReddit:
             if request.headers.get("authorization") != f"Basic {expected}":
                 return Response(401, {"message": "Unauthorized", "error": 401}, headers=close)
             form = request.form
-            if form.get("grant_type") != "password" or form.get("username") != USERNAME or form.get("password") != self.password:
+            if (
+                form.get("grant_type") != "password"
+                or form.get("username") != USERNAME
+                or form.get("password") != self.password
+            ):
                 return Response(200, fixture("error_invalid_grant"), headers=close)
             with self._lock:
                 self.tokens_issued += 1
@@ -267,8 +317,10 @@ class FakeReddit:
             terms = [t.lower() for t in re.findall(r'"([^"]+)"', request.query.get("q", ""))]
             with self._lock:
                 hits = [
-                    p for p in reversed(self.posts)
-                    if p["searchable"] and p["data"]["subreddit"].lower() in subs
+                    p
+                    for p in reversed(self.posts)
+                    if p["searchable"]
+                    and p["data"]["subreddit"].lower() in subs
                     and any(t in f"{p['data']['title']} {p['data']['selftext']}".lower() for t in terms)
                 ]
             return Response(200, _page([{"kind": p["kind"], "data": p["data"]} for p in hits], request.query))
@@ -277,7 +329,9 @@ class FakeReddit:
             form = request.form
             parent = form.get("thing_id", "")
             with self._lock:
-                target = self.comments.get(parent) or next((p["data"] for p in self.posts if p["data"]["name"] == parent), None)
+                target = self.comments.get(parent) or next(
+                    (p["data"] for p in self.posts if p["data"]["name"] == parent), None
+                )
             if target is None or target.get("body") == "[deleted]" or target.get("author") == "[deleted]":
                 return Response(200, fixture("error_deleted_comment"))
             link_id = target.get("link_id", parent)
@@ -290,8 +344,15 @@ class FakeReddit:
                 ident = self._identity("t1")
                 post = next(p["data"] for p in self.posts if p["data"]["name"] == link_id)
                 created = copy.deepcopy(fixture("comment_created")["json"]["data"]["things"][0]["data"])
-                created.update(ident, author=USERNAME, body=form.get("text", ""), parent_id=parent, link_id=link_id,
-                               subreddit=post["subreddit"], permalink=f"{post['permalink']}{ident['id']}/")
+                created.update(
+                    ident,
+                    author=USERNAME,
+                    body=form.get("text", ""),
+                    parent_id=parent,
+                    link_id=link_id,
+                    subreddit=post["subreddit"],
+                    permalink=f"{post['permalink']}{ident['id']}/",
+                )
                 with self._lock:
                     self.comments[created["name"]] = created
             answer = fixture("comment_created")
@@ -308,7 +369,11 @@ class FakeReddit:
 
         def user_comments(request: Request, match: re.Match[str]) -> Response:
             with self._lock:
-                mine = [{"kind": "t1", "data": d} for d in reversed(self.comments.values()) if d["author"].lower() == match["user"].lower()]
+                mine = [
+                    {"kind": "t1", "data": d}
+                    for d in reversed(self.comments.values())
+                    if d["author"].lower() == match["user"].lower()
+                ]
             return Response(200, _page(mine, request.query))
 
         for method, path, handler in [
@@ -324,15 +389,22 @@ class FakeReddit:
         @api.route("POST", "/_fake/mention")
         def inject_mention(request: Request, _: re.Match[str]) -> Response:
             body = request.json or {}
-            item = self.mention(body.get("author", "alice"), body.get("body", f"u/{USERNAME} my order never arrived"),
-                                subreddit=body.get("subreddit", "HomeImprovement"))
+            item = self.mention(
+                body.get("author", "alice"),
+                body.get("body", f"u/{USERNAME} my order never arrived"),
+                subreddit=body.get("subreddit", "HomeImprovement"),
+            )
             return Response(201, item)
 
         @api.route("POST", "/_fake/post")
         def inject_post(request: Request, _: re.Match[str]) -> Response:
             body = request.json or {}
-            item = self.post(body.get("author", "carol"), body.get("title", "BrandCo support?"), body.get("selftext", ""),
-                             subreddit=body.get("subreddit", "Tools"))
+            item = self.post(
+                body.get("author", "carol"),
+                body.get("title", "BrandCo support?"),
+                body.get("selftext", ""),
+                subreddit=body.get("subreddit", "Tools"),
+            )
             return Response(201, item)
 
         @api.route("GET", "/_fake/replies")
@@ -345,10 +417,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8082)
     args = parser.parse_args()
     fake = FakeReddit()
-    fake.api.serve_by_hand(args.port, lambda: [
-        f"fake Reddit at {fake.url}  (client_id={CLIENT_ID} client_secret={CLIENT_SECRET} username={USERNAME} password={PASSWORD})",
-        f"inject a mention: curl -X POST {fake.url}/_fake/mention -d '{{\"author\": \"alice\", \"body\": \"u/{USERNAME} help\"}}'",
-    ])
+    fake.api.serve_by_hand(
+        args.port,
+        lambda: [
+            f"fake Reddit at {fake.url}  (client_id={CLIENT_ID} client_secret={CLIENT_SECRET} "
+            f"username={USERNAME} password={PASSWORD})",
+            f"inject a mention: curl -X POST {fake.url}/_fake/mention "
+            f'-d \'{{"author": "alice", "body": "u/{USERNAME} help"}}\'',
+        ],
+    )
 
 
 if __name__ == "__main__":

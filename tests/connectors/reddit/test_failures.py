@@ -16,7 +16,10 @@ from tests.fakes.http import Response
 from .conftest import SECRETS, api_calls, secrets
 from .fake import FakeReddit
 
-EMPTY = {"kind": "Listing", "data": {"after": None, "dist": 0, "modhash": None, "geo_filter": "", "children": [], "before": None}}
+EMPTY = {
+    "kind": "Listing",
+    "data": {"after": None, "dist": 0, "modhash": None, "geo_filter": "", "children": [], "before": None},
+}
 
 
 def _chain(err: BaseException | None) -> Iterator[BaseException]:
@@ -42,7 +45,11 @@ def test_429_is_rate_limited_until_retry_after_and_nothing_is_lost(
 ) -> None:
     _, cursor = reddit.poll(None)
     mention = fake.mention("alice", "u/brandco hello")
-    fake.api.script("GET", "/message/inbox", Response(429, {"message": "Too Many Requests", "error": 429}, headers={"retry-after": "30"}))
+    fake.api.script(
+        "GET",
+        "/message/inbox",
+        Response(429, {"message": "Too Many Requests", "error": 429}, headers={"retry-after": "30"}),
+    )
 
     with pytest.raises(RateLimited) as limited:
         reddit.poll(cursor)
@@ -58,7 +65,9 @@ def test_a_429_with_a_spent_budget_waits_for_the_later_of_retry_after_and_reset(
     reddit: RedditConnector, fake: FakeReddit, clock: Clock
 ) -> None:
     spent = {"retry-after": "30", "x-ratelimit-used": "1000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "300"}
-    fake.api.script("GET", "/message/inbox", Response(429, {"message": "Too Many Requests", "error": 429}, headers=spent))
+    fake.api.script(
+        "GET", "/message/inbox", Response(429, {"message": "Too Many Requests", "error": 429}, headers=spent)
+    )
 
     with pytest.raises(RateLimited) as limited:
         reddit.poll(None)
@@ -66,7 +75,9 @@ def test_a_429_with_a_spent_budget_waits_for_the_later_of_retry_after_and_reset(
     assert limited.value.retry_at == clock() + timedelta(seconds=300) == reddit.pace.ready_at
 
 
-def test_budget_headers_near_the_limit_slow_polling_down(reddit: RedditConnector, fake: FakeReddit, clock: Clock) -> None:
+def test_budget_headers_near_the_limit_slow_polling_down(
+    reddit: RedditConnector, fake: FakeReddit, clock: Clock
+) -> None:
     fake.budget, fake.window = 10, 600
 
     reddit.poll(None)
@@ -95,7 +106,9 @@ def test_a_spent_budget_is_rate_limited_before_any_request_and_without_sleeping(
     assert timed() < 0.5
 
 
-def test_a_steady_daemon_never_goes_over_the_advertised_budget(reddit: RedditConnector, fake: FakeReddit, clock: Clock) -> None:
+def test_a_steady_daemon_never_goes_over_the_advertised_budget(
+    reddit: RedditConnector, fake: FakeReddit, clock: Clock
+) -> None:
     """Ten minutes of a scheduler ticking every second, polling whenever the pace allows."""
     fake.budget, fake.window = 5, 60
     _, cursor = reddit.poll(None)
@@ -119,7 +132,9 @@ def test_a_steady_daemon_never_goes_over_the_advertised_budget(reddit: RedditCon
     assert received == expected
 
 
-def test_a_server_error_is_transient_with_no_hidden_retry(reddit: RedditConnector, fake: FakeReddit, timed: Callable[[], float]) -> None:
+def test_a_server_error_is_transient_with_no_hidden_retry(
+    reddit: RedditConnector, fake: FakeReddit, timed: Callable[[], float]
+) -> None:
     _, cursor = reddit.poll(None)
     mention = fake.mention("alice", "u/brandco hello")
     fake.api.script("GET", "/message/inbox", Response(502, {"message": "Bad Gateway", "error": 502}))
@@ -148,18 +163,28 @@ def test_a_timeout_is_transient_after_the_configured_timeout_only(reddit: Reddit
     [
         Response(200, raw=b"<html><body>Our CDN is having a moment</body></html>"),
         Response(200, {"kind": "Listing"}),
-        Response(200, {"kind": "Listing", "data": {"after": None, "before": None, "children": [{"kind": "t1", "data": {"name": "t1_x"}}]}}),
+        Response(
+            200,
+            {
+                "kind": "Listing",
+                "data": {"after": None, "before": None, "children": [{"kind": "t1", "data": {"name": "t1_x"}}]},
+            },
+        ),
     ],
     ids=["not-json", "no-data", "child-without-fields"],
 )
-def test_an_unreadable_answer_is_a_malformed_payload(reddit: RedditConnector, fake: FakeReddit, answer: Response) -> None:
+def test_an_unreadable_answer_is_a_malformed_payload(
+    reddit: RedditConnector, fake: FakeReddit, answer: Response
+) -> None:
     fake.api.script("GET", "/message/inbox", answer)
 
     with pytest.raises(MalformedPayload, match="Reddit"):
         reddit.poll(None)
 
 
-def test_an_expired_token_is_renewed_once_without_waiting(reddit: RedditConnector, fake: FakeReddit, timed: Callable[[], float]) -> None:
+def test_an_expired_token_is_renewed_once_without_waiting(
+    reddit: RedditConnector, fake: FakeReddit, timed: Callable[[], float]
+) -> None:
     _, cursor = reddit.poll(None)
     mention = fake.mention("alice", "u/brandco hello")
     fake.expire_tokens()

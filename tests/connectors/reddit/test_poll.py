@@ -19,7 +19,9 @@ from .fake import USERNAME, FakeReddit
 SEARCH = {"keywords": ["BrandCo", "Brand Co"], "subreddits": ["Tools", "r/HomeImprovement"]}
 
 
-def test_a_mention_becomes_a_message_with_its_thread_author_and_link(reddit: RedditConnector, fake: FakeReddit, clock: Clock) -> None:
+def test_a_mention_becomes_a_message_with_its_thread_author_and_link(
+    reddit: RedditConnector, fake: FakeReddit, clock: Clock
+) -> None:
     mention = fake.mention("alice_diy", "u/brandco my drill stopped charging")
 
     messages, cursor = reddit.poll(None)
@@ -39,7 +41,9 @@ def test_a_mention_becomes_a_message_with_its_thread_author_and_link(reddit: Red
     assert json.loads(cursor or "") == {"inbox": {"last": data["name"], "at": data["created_utc"], "idle": 0}}
 
 
-def test_a_steady_poll_makes_one_request_per_source_when_nothing_is_new(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
+def test_a_steady_poll_makes_one_request_per_source_when_nothing_is_new(
+    connect: Callable[..., RedditConnector], fake: FakeReddit
+) -> None:
     reddit = connect(**SEARCH)
     fake.mention("alice", "u/brandco hello")
     fake.post("carol", "BrandCo driver wobbles", "")
@@ -51,10 +55,14 @@ def test_a_steady_poll_makes_one_request_per_source_when_nothing_is_new(connect:
         messages, cursor = reddit.poll(cursor)
         assert messages == []
 
-    assert api_calls(fake)[before:] == ["GET /message/inbox/", "GET /r/Tools+HomeImprovement/search/"] * 3 * RECHECK_EVERY
+    assert (
+        api_calls(fake)[before:] == ["GET /message/inbox/", "GET /r/Tools+HomeImprovement/search/"] * 3 * RECHECK_EVERY
+    )
 
 
-@pytest.mark.parametrize(("new", "page_size"), [(1, 100), (99, 100), (100, 100), (101, 100), (250, 100), (25, 10), (30, 10)])
+@pytest.mark.parametrize(
+    ("new", "page_size"), [(1, 100), (99, 100), (100, 100), (101, 100), (250, 100), (25, 10), (30, 10)]
+)
 def test_n_new_messages_take_ceil_n_over_page_size_requests(
     connect: Callable[..., RedditConnector], fake: FakeReddit, new: int, page_size: int
 ) -> None:
@@ -104,7 +112,9 @@ def test_an_inbox_empty_at_the_start_gets_every_later_message(
     assert reddit.poll(cursor)[0] == []
 
 
-def test_replies_to_our_comments_are_messages_but_private_messages_are_not(reddit: RedditConnector, fake: FakeReddit) -> None:
+def test_replies_to_our_comments_are_messages_but_private_messages_are_not(
+    reddit: RedditConnector, fake: FakeReddit
+) -> None:
     fake.mention("alice", "u/brandco my order?")
     [mention], cursor = reddit.poll(None)
     ours = reddit.reply(mention, "Sorry, DM us the order number")
@@ -119,7 +129,9 @@ def test_replies_to_our_comments_are_messages_but_private_messages_are_not(reddi
     assert reddit.poll(cursor)[0] == []
 
 
-def test_keyword_search_finds_posts_in_the_listed_subreddits_only(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
+def test_keyword_search_finds_posts_in_the_listed_subreddits_only(
+    connect: Callable[..., RedditConnector], fake: FakeReddit
+) -> None:
     reddit = connect(inbox=False, **SEARCH)
     hit = fake.post("carol", "Brand Co impact driver chuck wobble", "Anyone else?", subreddit="Tools")
     fake.post("dave", "BrandCo is great", "", subreddit="woodworking")
@@ -134,7 +146,11 @@ def test_keyword_search_finds_posts_in_the_listed_subreddits_only(connect: Calla
     assert message.url == fake.url + hit["data"]["permalink"]
     [search] = [r for r in fake.api.requests if r.path.endswith("/search/")]
     assert search.path == "/r/Tools+HomeImprovement/search/"
-    assert (search.query["q"], search.query["sort"], search.query["restrict_sr"]) == ('"BrandCo" OR "Brand Co"', "new", "on")
+    assert (search.query["q"], search.query["sort"], search.query["restrict_sr"]) == (
+        '"BrandCo" OR "Brand Co"',
+        "new",
+        "on",
+    )
 
 
 def test_our_own_post_found_by_search_is_from_us(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
@@ -146,7 +162,9 @@ def test_our_own_post_found_by_search_is_from_us(connect: Callable[..., RedditCo
     assert message.from_us is True
 
 
-def test_our_reply_appearing_in_the_next_poll_is_from_us(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
+def test_our_reply_appearing_in_the_next_poll_is_from_us(
+    connect: Callable[..., RedditConnector], fake: FakeReddit
+) -> None:
     fake.echo_own_replies = True
     reddit = connect()
     fake.mention("alice", "u/brandco help")
@@ -158,7 +176,9 @@ def test_our_reply_appearing_in_the_next_poll_is_from_us(connect: Callable[..., 
     assert [(m.external_id, m.from_us, m.author_handle) for m in messages] == [(receipt.external_id, True, USERNAME)]
 
 
-def test_a_mention_deleted_before_the_poll_arrives_but_cannot_be_answered(reddit: RedditConnector, fake: FakeReddit) -> None:
+def test_a_mention_deleted_before_the_poll_arrives_but_cannot_be_answered(
+    reddit: RedditConnector, fake: FakeReddit
+) -> None:
     mention = fake.mention("alice", "u/brandco never mind")
     fake.delete(mention["data"]["name"])
 

@@ -51,7 +51,9 @@ def test_a_reply_is_one_comment_under_the_customers_comment_and_marks_it_read(
     assert fake.unread() == []
 
 
-def test_a_post_found_by_search_is_answered_with_a_top_level_comment(connect: Callable[..., RedditConnector], fake: FakeReddit) -> None:
+def test_a_post_found_by_search_is_answered_with_a_top_level_comment(
+    connect: Callable[..., RedditConnector], fake: FakeReddit
+) -> None:
     reddit = connect(inbox=False, **SEARCH)
     post = fake.post("carol", "BrandCo chuck wobble", "Anyone else?")
     message = _polled(reddit)
@@ -166,7 +168,9 @@ def test_failing_to_mark_read_does_not_fail_a_posted_reply(reddit: RedditConnect
     assert receipt.external_id == fake.our_replies()[0]["name"]
 
 
-def test_find_reply_returns_our_comment_with_that_text_in_that_thread_only(reddit: RedditConnector, fake: FakeReddit) -> None:
+def test_find_reply_returns_our_comment_with_that_text_in_that_thread_only(
+    reddit: RedditConnector, fake: FakeReddit
+) -> None:
     fake.mention("alice", "u/brandco one")
     fake.mention("bob", "u/brandco two")
     alice, bob = reddit.poll(None)[0]

@@ -26,7 +26,10 @@ def test_defaults_point_at_reddit_and_poll_the_inbox_only() -> None:
 
 
 def test_subreddits_may_be_written_with_or_without_r_slash() -> None:
-    assert _settings(keywords=["BrandCo"], subreddits=["r/Tools", "HomeImprovement"]).subreddits == ("Tools", "HomeImprovement")
+    assert _settings(keywords=["BrandCo"], subreddits=["r/Tools", "HomeImprovement"]).subreddits == (
+        "Tools",
+        "HomeImprovement",
+    )
 
 
 @pytest.mark.parametrize(

@@ -44,8 +44,9 @@ def connect(fake: FakeX, clock: Clock) -> Callable[..., XConnector]:
 
     def build(secrets: dict[str, SecretStr] | None = None, **options: Any) -> XConnector:
         cls = load("x")
-        connector = cls.from_config("brand_x", {"api_url": fake.url, "timeout": 2, **options},
-                                    secrets_for(fake) if secrets is None else secrets)
+        connector = cls.from_config(
+            "brand_x", {"api_url": fake.url, "timeout": 2, **options}, secrets_for(fake) if secrets is None else secrets
+        )
         assert isinstance(connector, XConnector)
         connector.clock = clock
         return connector

@@ -134,8 +134,15 @@ class FakeX:
                     return user
             return self.add_user(str(len(self.users) + 41), username, name or username.title())
 
-    def mention(self, text: str, *, username: str = "alice", name: str | None = None, lang: str = "en",
-                in_reply_to: str | None = None) -> dict[str, Any]:
+    def mention(
+        self,
+        text: str,
+        *,
+        username: str = "alice",
+        name: str | None = None,
+        lang: str = "en",
+        in_reply_to: str | None = None,
+    ) -> dict[str, Any]:
         """A customer post mentioning the brand (``@brand`` is prefixed if the text lacks it)."""
         handle = f"@{self.brand['username']}"
         if handle.lower() not in text.lower():
@@ -145,11 +152,19 @@ class FakeX:
     def retweet(self, tweet_id: str, *, username: str) -> dict[str, Any]:
         original = self.tweets[tweet_id]
         author = self.users[original["author_id"]]["username"]
-        return self.post(self.user(username)["id"], f"RT @{author}: {original['text']}", lang=original["lang"],
-                         retweet_of=tweet_id)
+        return self.post(
+            self.user(username)["id"], f"RT @{author}: {original['text']}", lang=original["lang"], retweet_of=tweet_id
+        )
 
-    def post(self, author_id: str, text: str, *, lang: str = "und", in_reply_to: str | None = None,
-             retweet_of: str | None = None) -> dict[str, Any]:
+    def post(
+        self,
+        author_id: str,
+        text: str,
+        *,
+        lang: str = "und",
+        in_reply_to: str | None = None,
+        retweet_of: str | None = None,
+    ) -> dict[str, Any]:
         with self._lock:
             now = self.clock()
             tweet_id = str(self._next_id(now))
@@ -201,7 +216,9 @@ class FakeX:
         return self.api.calls("POST", "/2/tweets")
 
     def replies_to(self, tweet_id: str) -> list[dict[str, Any]]:
-        return [t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])]
+        return [
+            t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])
+        ]
 
     # -- the API ------------------------------------------------------------------------------
 
@@ -214,8 +231,9 @@ class FakeX:
         route("POST", r"/_fake/mention")(self._fake_mention)
         route("GET", r"/_fake/tweets")(lambda request, match: Response(200, {"data": list(self.tweets.values())}))
 
-    def _guard(self, key: str, handler: Callable[[Request, re.Match[str]], Response], *, user_context: bool = False
-               ) -> Callable[[Request, re.Match[str]], Response]:
+    def _guard(
+        self, key: str, handler: Callable[[Request, re.Match[str]], Response], *, user_context: bool = False
+    ) -> Callable[[Request, re.Match[str]], Response]:
         """Authentication, then the endpoint's rate-limit window, then the handler; headers like X."""
 
         def guarded(request: Request, match: re.Match[str]) -> Response:
@@ -295,7 +313,8 @@ class FakeX:
         since = self.clock() - timedelta(days=7)
         with self._lock:
             found = [
-                t for i, t in self.tweets.items()
+                t
+                for i, t in self.tweets.items()
                 if i not in self.deleted
                 and _parse_time(t["created_at"]) >= since
                 and (conversation is None or t["conversation_id"] == conversation[1])
@@ -324,10 +343,15 @@ class FakeX:
         meta: dict[str, Any] = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
         if rest:
             meta["next_token"] = f"p{page[-1]['id']}"
-        body: dict[str, Any] = {"data": [_pick(t, q.get("tweet.fields"), DEFAULT_TWEET_FIELDS) for t in page], "meta": meta}
+        body: dict[str, Any] = {
+            "data": [_pick(t, q.get("tweet.fields"), DEFAULT_TWEET_FIELDS) for t in page],
+            "meta": meta,
+        }
         if "author_id" in q.get("expansions", "").split(","):
             authors = dict.fromkeys(t["author_id"] for t in page)
-            body["includes"] = {"users": [_pick(self.users[a], q.get("user.fields"), DEFAULT_USER_FIELDS) for a in authors]}
+            body["includes"] = {
+                "users": [_pick(self.users[a], q.get("user.fields"), DEFAULT_USER_FIELDS) for a in authors]
+            }
         return Response(200, body)
 
     def _create_tweet(self, request: Request, match: re.Match[str]) -> Response:
@@ -350,9 +374,13 @@ class FakeX:
     def _fake_mention(self, request: Request, match: re.Match[str]) -> Response:
         try:
             body = request.json
-            tweet = self.mention(str(body["text"]), username=str(body.get("username", "alice")),
-                                 name=body.get("name"), lang=str(body.get("lang", "en")),
-                                 in_reply_to=body.get("in_reply_to"))
+            tweet = self.mention(
+                str(body["text"]),
+                username=str(body.get("username", "alice")),
+                name=body.get("name"),
+                lang=str(body.get("lang", "en")),
+                in_reply_to=body.get("in_reply_to"),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             return Response(400, {"error": f'expected {{"text": ..., "username": ...}}: {err}'})
         return Response(201, {"data": tweet})
@@ -391,7 +419,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _banner(fake: FakeX) -> list[str]:
     creds = fake.credentials
-    return [f"fake X API v2 on {fake.url} as @{fake.brand['username']} (id {fake.me})", f"""
+    return [
+        f"fake X API v2 on {fake.url} as @{fake.brand['username']} (id {fake.me})",
+        f"""
 Add to your socialcare.toml:
 
     [accounts.brand_x]
@@ -416,7 +446,8 @@ Everything posted so far, replies included:
 
     curl {fake.url}/_fake/tweets
 
-Ctrl-C stops it."""]
+Ctrl-C stops it.""",
+    ]
 
 
 if __name__ == "__main__":

@@ -36,8 +36,11 @@ def primed(x: XConnector, fake: FakeX) -> str:
 def test_429_skips_the_account_until_the_reset_without_sleeping(x: XConnector, fake: FakeX, clock: Clock) -> None:
     cursor = primed(x, fake)
     reset = int((clock.now + timedelta(minutes=12)).timestamp())
-    fake.api.script("GET", MENTIONS, Response(429, recorded("too_many_requests"),
-                                              {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}))
+    fake.api.script(
+        "GET",
+        MENTIONS,
+        Response(429, recorded("too_many_requests"), {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}),
+    )
     started = time.monotonic()
 
     with pytest.raises(RateLimited) as caught:
@@ -116,13 +119,20 @@ def test_an_unreachable_api_is_transient(connect) -> None:
         Response(200, raw=b"<html>502 Bad Gateway</html>"),
         Response(200, {"data": [{"text": "no id"}], "meta": {"result_count": 1}}),
         Response(200, {"data": {"id": "1", "text": "not a list", "edit_history_tweet_ids": ["1"]}}),
-        Response(200, {"data": [{"id": "7", "text": "no author", "edit_history_tweet_ids": ["7"]}],
-                       "meta": {"result_count": 1, "newest_id": "7"}}),
+        Response(
+            200,
+            {
+                "data": [{"id": "7", "text": "no author", "edit_history_tweet_ids": ["7"]}],
+                "meta": {"result_count": 1, "newest_id": "7"},
+            },
+        ),
         Response(200, ["not", "an", "object"]),
     ],
     ids=["truncated", "html", "no-id", "data-not-a-list", "fields-missing", "json-list"],
 )
-def test_malformed_answers_are_reported_and_the_cursor_is_not_advanced(x: XConnector, fake: FakeX, answer: Response) -> None:
+def test_malformed_answers_are_reported_and_the_cursor_is_not_advanced(
+    x: XConnector, fake: FakeX, answer: Response
+) -> None:
     cursor = primed(x, fake)
     waiting = fake.mention("are you there", username="alice")
     fake.api.script("GET", MENTIONS, answer)
@@ -179,7 +189,9 @@ def test_a_missing_secret_is_an_auth_error_naming_it(connect, fake: FakeX) -> No
 
 
 def test_no_secret_appears_in_errors_or_repr(connect, fake: FakeX) -> None:
-    secrets = secrets_for(fake, ("consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token"))
+    secrets = secrets_for(
+        fake, ("consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token")
+    )
     x = connect(secrets=secrets)
     values = [s.get_secret_value() for s in secrets.values()]
     seen: list[str] = [repr(x), str(x)]
@@ -215,7 +227,11 @@ def test_settings_are_checked_when_the_config_is_read(options: dict[str, object]
 
 @pytest.mark.parametrize("auth", ["oauth1", "oauth2"])
 def test_no_secret_reaches_a_debug_log(connect, fake: FakeX, caplog: pytest.LogCaptureFixture, auth: str) -> None:
-    names = ("bearer_token",) if auth == "oauth2" else ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    names = (
+        ("bearer_token",)
+        if auth == "oauth2"
+        else ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    )
     secrets = secrets_for(fake, names)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")  # the CLI quietens urllib3

@@ -187,7 +187,9 @@ def test_remaining_calls_near_zero_slow_the_account_down(clock: Clock, connect) 
         fake.stop()
 
 
-@pytest.mark.parametrize("cursor", ["not json", '{"since_id": "abc", "month": "2026-11", "read": 1}', "[1]", '{"since_id": "5"}'])
+@pytest.mark.parametrize(
+    "cursor", ["not json", '{"since_id": "abc", "month": "2026-11", "read": 1}', "[1]", '{"since_id": "5"}']
+)
 def test_an_unreadable_cursor_starts_over_like_a_first_poll(x: XConnector, fake: FakeX, cursor: str) -> None:
     tweet = fake.mention("hello?", username="alice")
 

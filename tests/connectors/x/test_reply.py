@@ -29,7 +29,10 @@ def test_a_reply_goes_into_the_customers_thread(x: XConnector, fake: FakeX) -> N
     receipt = x.reply(mention, "Sorry Alice, we're looking into it.")
 
     [post] = fake.posts()
-    assert post.json == {"text": "Sorry Alice, we're looking into it.", "reply": {"in_reply_to_tweet_id": mention.external_id}}
+    assert post.json == {
+        "text": "Sorry Alice, we're looking into it.",
+        "reply": {"in_reply_to_tweet_id": mention.external_id},
+    }
     assert post.headers["authorization"].startswith("OAuth ")
     [stored] = fake.replies_to(mention.external_id)
     assert receipt.external_id == stored["id"]
@@ -109,7 +112,9 @@ def test_find_reply_recovers_a_reply_posted_before_a_crash(x: XConnector, fake: 
 
 def test_find_reply_tolerates_what_x_does_to_the_text(x: XConnector, fake: FakeX) -> None:
     mention = customer_mention(x, fake)
-    posted = fake.post(fake.me, "@alice We're on it &amp; will DM you: https://t.co/abc123", in_reply_to=mention.external_id)
+    posted = fake.post(
+        fake.me, "@alice We're on it &amp; will DM you: https://t.co/abc123", in_reply_to=mention.external_id
+    )
 
     found = x.find_reply(mention, "We're on it & will DM you: https://brand.example/help")
 
@@ -176,17 +181,38 @@ def test_a_reply_that_timed_out_after_x_posted_it_is_not_posted_twice(connect, f
 @pytest.mark.parametrize(
     ("status", "body"),
     [
-        (403, {"title": "Forbidden", "type": "about:blank", "status": 403,
-               "detail": "Reply to this conversation is not allowed because you have not been mentioned or "
-                         "otherwise engaged by the author of the post you are replying to."}),
-        (404, {"title": "Not Found Error", "type": "https://api.twitter.com/2/problems/resource-not-found",
-               "detail": "Could not find tweet with in_reply_to_tweet_id: [1]."}),
-        (400, {"errors": [{"message": "text: Tweet text is too long."}], "title": "Invalid Request",
-                "type": "https://api.twitter.com/2/problems/invalid-request"}),
+        (
+            403,
+            {
+                "title": "Forbidden",
+                "type": "about:blank",
+                "status": 403,
+                "detail": "Reply to this conversation is not allowed because you have not been mentioned or "
+                "otherwise engaged by the author of the post you are replying to.",
+            },
+        ),
+        (
+            404,
+            {
+                "title": "Not Found Error",
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+                "detail": "Could not find tweet with in_reply_to_tweet_id: [1].",
+            },
+        ),
+        (
+            400,
+            {
+                "errors": [{"message": "text: Tweet text is too long."}],
+                "title": "Invalid Request",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            },
+        ),
     ],
     ids=["reply-not-allowed", "not-found", "invalid"],
 )
-def test_a_reply_x_will_never_accept_fails_for_good_with_xs_reason(x: XConnector, fake: FakeX, status: int, body: dict) -> None:
+def test_a_reply_x_will_never_accept_fails_for_good_with_xs_reason(
+    x: XConnector, fake: FakeX, status: int, body: dict
+) -> None:
     mention = customer_mention(x, fake)
     fake.api.script("POST", "/2/tweets", Response(status, body))
 
