@@ -81,18 +81,53 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
     if wanted.limit is not None:
         query = query.limit(wanted.limit)
     rows = session.exec(query).all()
-    return [_row(session, case, account, identity, now or utcnow()) for case, account, identity in rows]
+    ids = [case.id for case, _, _ in rows if case.id is not None]
+    last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
+    at = now or utcnow()
+    return [
+        _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id))
+        for case, account, identity in rows
+    ]
 
 
-def _row(session: Session, case: Case, account: Account, identity: Identity, now: datetime) -> dict[str, Any]:
-    last = session.exec(
-        select(Message, Verdict)
-        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
-        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
-        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-    ).first()
-    message, verdict = last if last is not None else (None, None)
-    reply = latest_reply(session, case)
+_CHUNK = 500
+"""Case ids per ``IN (...)`` query: far below SQLite's and PostgreSQL's parameter limits."""
+
+
+def _latest_inbound(session: Session, ids: list[int]) -> dict[int | None, tuple[Message | None, Verdict | None]]:
+    """Each case's newest inbound message and its verdict, a query per 500 cases instead of one per case."""
+    latest: dict[int | None, tuple[Message | None, Verdict | None]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        found = session.exec(
+            select(Message, Verdict)
+            .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+            .where(col(Message.case_id).in_(ids[start : start + _CHUNK]), Message.direction == Direction.INBOUND)
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+        for message, verdict in found:
+            latest[message.case_id] = (message, verdict)
+    return latest
+
+
+def _latest_replies(session: Session, ids: list[int]) -> dict[int | None, Reply]:
+    latest: dict[int | None, Reply] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for reply in session.exec(
+            select(Reply).where(col(Reply.case_id).in_(ids[start : start + _CHUNK])).order_by(col(Reply.id))
+        ):
+            latest[reply.case_id] = reply
+    return latest
+
+
+def _row(
+    case: Case,
+    account: Account,
+    identity: Identity,
+    now: datetime,
+    last: tuple[Message | None, Verdict | None],
+    reply: Reply | None,
+) -> dict[str, Any]:
+    message, verdict = last
     return {
         **_case_fields(case, account),
         "seconds_left": int((case.due_at - now).total_seconds()),
