@@ -22,7 +22,7 @@ from . import dataset
 from .base import Classifier
 from .metrics import CLASS_NAMES, score
 from .offline import DEFAULT_MODEL, OfflineClassifier
-from .training import fit_and_save
+from .training import L2, fit_and_save
 
 LANGUAGES = {"english": "en", "italian": "it", "spanish": "es", "french": "fr", "german": "de", "portuguese": "pt"}
 VERSION = "1.1"
@@ -34,9 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with one subfolder per language")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name(DEFAULT_MODEL))
     parser.add_argument("--folds", type=int, default=0, help="cross-validate instead of training the shipped model")
+    parser.add_argument("--l2", type=float, default=L2, help=f"regularisation strength (default {L2})")
     args = parser.parse_args(argv)
     if args.folds:
-        cross_validate(args.data, args.folds)
+        cross_validate(args.data, args.folds, args.l2)
         return
 
     texts: list[str] = []
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
             texts += split.texts
             labels += split.labels
         held[code] = dataset.held_out(splits)
-    fit_and_save(texts, labels, args.out, {"version": VERSION, "trained_on": SOURCE})
+    fit_and_save(texts, labels, args.out, {"version": VERSION, "trained_on": SOURCE}, l2=args.l2)
 
     classifier = OfflineClassifier(args.out)
     results = {}
@@ -64,7 +65,7 @@ def _score(classifier: Classifier, texts: list[str], truth: list[int]) -> dict[s
     return score(truth, predicted).to_json()
 
 
-def cross_validate(root: Path, folds: int) -> None:
+def cross_validate(root: Path, folds: int, l2: float = L2) -> None:
     """k-fold CV over all six languages' train+val tweets, folds stratified by language and label."""
     texts: list[str] = []
     labels: list[int] = []
@@ -85,7 +86,7 @@ def cross_validate(root: Path, folds: int) -> None:
         for k in range(folds):
             train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
             out = Path(tmp) / f"fold{k}.npz"
-            fit_and_save([texts[i] for i in train_idx], y[train_idx].tolist(), out, {"version": f"cv{k}"})
+            fit_and_save([texts[i] for i in train_idx], y[train_idx].tolist(), out, {"version": f"cv{k}"}, l2=l2)
             found = OfflineClassifier(out).classify([texts[i] for i in test_idx])
             predicted[test_idx] = [CLASS_NAMES.index(v.label.value) for v in found]
             print(f"fold {k + 1}/{folds} done", flush=True)
