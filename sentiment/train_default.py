@@ -25,7 +25,7 @@ from .offline import DEFAULT_MODEL, OfflineClassifier
 from .training import L2, fit_and_save
 
 LANGUAGES = {"english": "en", "italian": "it", "spanish": "es", "french": "fr", "german": "de", "portuguese": "pt"}
-VERSION = "1.1"
+VERSION = "1.2"
 SOURCE = "cardiffnlp/xlm-t data/sentiment, commit 874214d64d96599eb869a033c22ec2cc57d19256, train splits"
 
 
