@@ -100,7 +100,7 @@ class OfflineClassifier:
         probs = np.zeros((len(cleaned), 3))
         for start in range(0, len(cleaned), self.batch_size):
             end = start + self.batch_size
-            probs[start : start + len(cleaned[start:end])] = self._probs(list(cleaned[start:end]), languages[start:end])
+            probs[start:end] = self._probs(list(cleaned[start:end]), languages[start:end])
         return probs
 
     def _probs(self, texts: list[str], languages: Sequence[str | None]) -> np.ndarray:
