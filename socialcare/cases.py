@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,10 +60,6 @@ def pending_reply(session: Session, case: Case) -> Reply | None:
     ).first()
 
 
-def latest_reply(session: Session, case: Case) -> Reply | None:
-    return session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id).desc())).first()
-
-
 def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) -> list[dict[str, Any]]:
     """Cases by deadline (then priority); each row is what the CLI shows and ``--json`` prints."""
     if wanted.status not in STATUSES:
@@ -94,14 +91,19 @@ _CHUNK = 500
 """Case ids per ``IN (...)`` query: far below SQLite's and PostgreSQL's parameter limits."""
 
 
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
 def _latest_inbound(session: Session, ids: list[int]) -> dict[int | None, tuple[Message | None, Verdict | None]]:
     """Each case's newest inbound message and its verdict, a query per 500 cases instead of one per case."""
     latest: dict[int | None, tuple[Message | None, Verdict | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in _chunks(ids):
         found = session.exec(
             select(Message, Verdict)
             .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
-            .where(col(Message.case_id).in_(ids[start : start + _CHUNK]), Message.direction == Direction.INBOUND)
+            .where(col(Message.case_id).in_(chunk), Message.direction == Direction.INBOUND)
             .order_by(col(Message.created_at), col(Message.id))
         )
         for message, verdict in found:
@@ -111,10 +113,8 @@ def _latest_inbound(session: Session, ids: list[int]) -> dict[int | None, tuple[
 
 def _latest_replies(session: Session, ids: list[int]) -> dict[int | None, Reply]:
     latest: dict[int | None, Reply] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for reply in session.exec(
-            select(Reply).where(col(Reply.case_id).in_(ids[start : start + _CHUNK])).order_by(col(Reply.id))
-        ):
+    for chunk in _chunks(ids):
+        for reply in session.exec(select(Reply).where(col(Reply.case_id).in_(chunk)).order_by(col(Reply.id))):
             latest[reply.case_id] = reply
     return latest
 

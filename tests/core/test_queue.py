@@ -90,6 +90,26 @@ def test_one_open_case_per_customer_conversation(app: App, sandbox: SandboxConne
     assert len(messages) == 2
 
 
+def test_every_queue_row_shows_its_own_newest_message_and_draft_across_query_chunks(
+    app: App, sandbox: SandboxConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cases, "_CHUNK", 2)
+    customers = ["ann", "bob", "cyd", "dee", "eve"]
+    firsts = {who: sandbox.post(who, f"{who}: where is my order?") for who in customers}
+    cycle(app)
+    for who in customers:
+        sandbox.post(who, f"{who}: still nothing", reply_to=firsts[who])
+    cycle(app)
+
+    rows = open_queue(app)
+    assert sorted(row["handle"] for row in rows) == customers
+    with session_scope(app.engine) as session:
+        for row in rows:
+            assert row["message"] == f"{row['handle']}: still nothing"
+            [draft] = session.exec(select(Reply).where(Reply.case_id == row["id"])).all()
+            assert (row["reply_id"], row["draft"]) == (draft.id, draft.text)
+
+
 def test_deadline_counts_from_the_oldest_unanswered_message_and_complaints_come_first(
     app: App, sandbox: SandboxConnector
 ) -> None:
