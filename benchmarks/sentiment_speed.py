@@ -32,27 +32,27 @@ def main() -> None:
     texts = [line for f in sorted(args.data.rglob("*_text.txt")) for line in f.read_text("utf-8").split("\n")]
     texts = texts[: args.limit]
     options = {"batch_size": args.batch_size, **({"model": args.model} if args.model else {})}
+    classifier, stats = measure(args.backend, texts, **options)
+    print(json.dumps({"backend": classifier.name, "version": classifier.version, **stats}))
+
+
+def measure(backend: str, texts: list[str], **options: object) -> tuple[sentiment.Classifier, dict[str, object]]:
+    """Load a backend and classify ``texts``: start-up (warm-up call included) apart from throughput."""
     started = time.perf_counter()
-    classifier = sentiment.load(args.backend, **options)
-    classifier.classify(["warm-up: the language detector loads on first use"])
+    classifier = sentiment.load(backend, **options)
+    classifier.classify(["warm-up: the language detector and the model's first call"])
     startup = time.perf_counter() - started
     started = time.perf_counter()
     verdicts = classifier.classify(texts)
     seconds = time.perf_counter() - started
     assert len(verdicts) == len(texts)
-    print(
-        json.dumps(
-            {
-                "backend": classifier.name,
-                "version": classifier.version,
-                "texts": len(texts),
-                "batch_size": args.batch_size,
-                "startup_seconds": round(startup, 2),
-                "texts_per_second": round(len(texts) / seconds, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            }
-        )
-    )
+    return classifier, {
+        "texts": len(texts),
+        "batch_size": options.get("batch_size"),
+        "startup_seconds": round(startup, 2),
+        "texts_per_second": round(len(texts) / seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -174,17 +173,10 @@ def val_texts(data: Path, limit: int) -> list[str]:
 
 def time_model(args: argparse.Namespace) -> None:
     """Time one model folder in this process; prints one JSON line."""
-    import sentiment
+    from sentiment_speed import measure
 
     texts = val_texts(args.data, args.limit)
-    started = time.perf_counter()
-    classifier = sentiment.load("transformers", model=str(args.model), batch_size=args.batch_size)
-    classifier.classify(["warm-up: the language detector and the model's first call"])
-    startup = time.perf_counter() - started
-    started = time.perf_counter()
-    verdicts = classifier.classify(texts)
-    seconds = time.perf_counter() - started
-    assert len(verdicts) == len(texts)
+    classifier, stats = measure("transformers", texts, model=str(args.model), batch_size=args.batch_size)
     import torch
 
     model = classifier._pipe.model  # type: ignore[attr-defined]
@@ -194,12 +186,8 @@ def time_model(args: argparse.Namespace) -> None:
                 "model": args.label or str(args.model),
                 "version": classifier.version,
                 "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
-                "texts": len(texts),
-                "batch_size": args.batch_size,
                 "torch_threads": torch.get_num_threads(),
-                "startup_seconds": round(startup, 2),
-                "texts_per_second": round(len(texts) / seconds, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                **stats,
             }
         ),
         flush=True,
