@@ -27,6 +27,7 @@ class Daemon:
         self._lock = threading.Lock()
         self._failing: dict[str, str] = {}
         self._scheduler: BlockingScheduler | None = None
+        self._stopping = False
 
     def start(self) -> None:
         """Prepare the store and the channels; anything misconfigured fails here, before any job."""
@@ -108,6 +109,11 @@ class Daemon:
         log.info("daemon stopped")
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received: finishing the job in hand", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if self._stopping:  # a second Ctrl-C, or `timeout` signalling the child and then its group
+            log.info("%s received again: still finishing the job in hand", name)
+            return
+        self._stopping = True
+        log.info("%s received: finishing the job in hand", name)
         if self._scheduler is not None:
             threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()

@@ -1,17 +1,23 @@
-"""The daemon as a process: it works on its own schedule and stops cleanly on SIGTERM."""
+"""The daemon as a process: it works on its own schedule and stops cleanly on SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
+from apscheduler.schedulers.blocking import BlockingScheduler
 
+from socialcare.app import App
+from socialcare.daemon import Daemon
 from tests.conftest import SANDBOX_CONFIG
 
 
@@ -52,6 +58,33 @@ def test_the_daemon_polls_on_schedule_and_stops_on_sigterm(tmp_path: Path) -> No
     text = log.read_text()
     assert "SIGTERM received" in text and text.rstrip().endswith("daemon stopped")
     assert "Traceback" not in text
+
+
+def test_a_second_signal_while_stopping_is_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A second Ctrl-C, or `timeout` signalling the daemon and then its group, must not raise in a thread."""
+    errors: list[threading.ExceptHookArgs] = []
+    previous, threading.excepthook = threading.excepthook, errors.append
+    try:
+        worker = Daemon(cast(App, None))
+        scheduler = worker._scheduler = BlockingScheduler()
+        running = threading.Thread(target=scheduler.start, daemon=True)
+        running.start()
+        deadline = time.monotonic() + 10
+        while not scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        caplog.set_level(logging.INFO, "socialcare.daemon")
+        worker._stop(signal.SIGTERM, None)
+        worker._stop(signal.SIGTERM, None)
+        running.join(timeout=10)
+        time.sleep(0.2)  # let the shutdown threads finish
+    finally:
+        threading.excepthook = previous
+    assert not running.is_alive()
+    assert errors == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "SIGTERM received: finishing the job in hand",
+        "SIGTERM received again: still finishing the job in hand",
+    ]
 
 
 def _wait_for(log: Path, needle: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
