@@ -76,7 +76,9 @@ def test_a_second_signal_while_stopping_is_no_error(caplog: pytest.LogCaptureFix
         worker._stop(signal.SIGTERM, None)
         worker._stop(signal.SIGTERM, None)
         running.join(timeout=10)
-        time.sleep(0.2)  # let the shutdown threads finish
+        for thread in threading.enumerate():
+            if thread.name.endswith("(shutdown)"):
+                thread.join(timeout=10)
     finally:
         threading.excepthook = previous
     assert not running.is_alive()
