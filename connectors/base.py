@@ -6,7 +6,8 @@ its failures into one error tree; it never touches the database and never sleeps
 Errors::
 
     ConnectorError                  anything a connector raises on purpose
-    ├── AuthError                   credentials missing, expired or revoked: stop this account
+    ├── AuthError                   credentials expired or revoked: stop this account
+    │   └── SecretMissing           this process lacks a secret: its own error, not the account's
     ├── RateLimited                 the platform said "not now": ``retry_at`` says when
     ├── TransientError              network, timeout, 5xx: try again next cycle
     ├── PermanentError              this request will never succeed (deleted parent, closed window)
@@ -39,6 +40,7 @@ __all__ = [
     "RateLimited",
     "Receipt",
     "ReplyRefused",
+    "SecretMissing",
     "Settings",
     "TransientError",
     "utcnow",
@@ -55,6 +57,14 @@ class ConnectorError(Exception):
 
 class AuthError(ConnectorError):
     """The platform refused our credentials; polling this account stops until they are fixed."""
+
+
+class SecretMissing(AuthError):
+    """This process was not given a secret the account needs.
+
+    It is the process's problem (a shell without the environment variable), not the account's:
+    the platform was never asked, so the account is not marked as failing in the shared store.
+    """
 
 
 class RateLimited(ConnectorError):
@@ -208,19 +218,24 @@ class Connector(ABC):
         try:
             return self._secrets[key].get_secret_value()
         except KeyError:
-            raise AuthError(f"account {self.name!r}: secret {key!r} is not set") from None
+            raise SecretMissing(f"account {self.name!r}: secret {key!r} is not set") from None
 
     @abstractmethod
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
         """Everything new since ``cursor``, oldest first, and the cursor to pass next time."""
 
     @abstractmethod
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
-        """Post ``text`` as a reply to ``to``, in its thread, on this channel."""
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
+        """Post ``text`` as a reply to ``to``, in its thread, on this channel.
+
+        ``idempotency_key`` is the same on every attempt at one approved reply: a platform that
+        accepts such a key gets it, so a retry after a lost answer cannot post twice.
+        """
 
     @abstractmethod
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
-        """Our reply to ``to`` with this text if the platform already has it (crash recovery)."""
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
+        """Our reply to ``to`` if the platform already has it (crash recovery): by key where the
+        platform keeps one, else by thread, author and text."""
 
     @abstractmethod
     def verify(self) -> str:

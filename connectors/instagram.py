@@ -71,14 +71,14 @@ class InstagramConnector(GraphConnector):
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found, horizon).dump(), "media": counts})
 
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         self.check_reply(to, text)
         answer = self.graph.post(f"{to.thread_id}/replies", form={"message": text})
         if "id" not in answer:
             raise MalformedPayload(f"account {self.name!r}: Graph accepted the reply but returned no id")
         return Receipt(external_id=str(answer["id"]), sent_at=utcnow(), raw=answer)
 
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
         where = f"/{to.thread_id}/replies"
         for page in self.graph.pages(where, {"fields": REPLY_FIELDS, "limit": self.settings.page_size}):
             for reply in items(page, where):

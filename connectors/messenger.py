@@ -67,7 +67,7 @@ class MessengerConnector(GraphConnector):
         found.sort(key=lambda m: (m.created_at, m.external_id))
         return found, self._dump_cursor({"seen": seen.advanced(found).dump()})
 
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         self.check_reply(to, text)
         answer = self.graph.post(
             f"{self.settings.page_id}/messages",
@@ -77,7 +77,7 @@ class MessengerConnector(GraphConnector):
             raise MalformedPayload(f"account {self.name!r}: the Send API accepted the reply but returned no message_id")
         return Receipt(external_id=str(answer["message_id"]), sent_at=utcnow(), raw=answer)
 
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
         where = f"/{to.thread_id}/messages"
         for page in self.graph.pages(where, {"fields": MESSAGE_FIELDS, "limit": self.settings.page_size}):
             for message in items(page, where):

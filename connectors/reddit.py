@@ -171,7 +171,7 @@ class RedditConnector(Connector):
         ordered = sorted(found.values(), key=lambda m: (m.created_at, m.external_id))
         return ordered, json.dumps({source: asdict(mark) for source, mark in marks.items()}, sort_keys=True)
 
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         self.check_reply(to, text)
         kind, _, ident = to.external_id.partition("_")
         if kind not in ("t1", "t3"):
@@ -204,7 +204,7 @@ class RedditConnector(Connector):
         receipt = Receipt(external_id=data["name"], sent_at=self.clock(), url=self._link(data["permalink"]), raw=data)
         return self._after_reply(to, receipt)
 
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
         username = self.secret("username")
         listing = self._get("find_reply", f"user/{username}/comments", {"sort": "new", "limit": HISTORY_PAGE})
         with self._translate("find_reply"):

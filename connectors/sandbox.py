@@ -55,17 +55,25 @@ class SandboxConnector(Connector):
         messages = [self._message(post) for post in posts]
         return messages, (str(posts[-1]["id"]) if posts else cursor)
 
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
+        """Like a platform that takes an idempotency key: a second post with the same key returns the first."""
         self.check_reply(to, text)
         with self._write() as data:
+            earlier = _with_key(data, idempotency_key)
+            if earlier is not None:
+                return self._receipt(earlier)
             parent = _find(data, to.external_id)
             if parent is None:
                 raise PermanentError(f"post {to.external_id} no longer exists on the sandbox")
-            post = _append(data, self.settings.handle, self.settings.handle, text, parent)
+            post = _append(data, self.settings.handle, self.settings.handle, text, parent, idempotency_key)
         return self._receipt(post)
 
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
-        for post in self._read()["posts"]:
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
+        data = self._read()
+        earlier = _with_key(data, idempotency_key)
+        if earlier is not None:
+            return self._receipt(earlier)
+        for post in data["posts"]:
             if (
                 post["reply_to"] == int(to.external_id)
                 and post["author"] == self.settings.handle
@@ -165,9 +173,22 @@ def _find(data: dict[str, Any], post_id: str) -> dict[str, Any] | None:
     return next((p for p in data["posts"] if p["id"] == wanted), None)
 
 
-def _append(data: dict[str, Any], author: str, name: str, text: str, parent: dict[str, Any] | None) -> dict[str, Any]:
+def _with_key(data: dict[str, Any], key: str | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    return next((p for p in data["posts"] if p.get("idempotency_key") == key), None)
+
+
+def _append(
+    data: dict[str, Any],
+    author: str,
+    name: str,
+    text: str,
+    parent: dict[str, Any] | None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
     post_id = max((p["id"] for p in data["posts"]), default=0) + 1
-    post = {
+    post: dict[str, Any] = {
         "id": post_id,
         "author": author,
         "name": name,
@@ -176,5 +197,7 @@ def _append(data: dict[str, Any], author: str, name: str, text: str, parent: dic
         "thread": post_id if parent is None else parent["thread"],
         "created_at": utcnow().isoformat(),
     }
+    if idempotency_key is not None:
+        post["idempotency_key"] = idempotency_key
     data["posts"].append(post)
     return post

@@ -249,7 +249,7 @@ class XConnector(Connector):
             self.pace.block_until(ready)
         return messages, state.dump()
 
-    def reply(self, to: InboundMessage, text: str) -> Receipt:
+    def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         """Post ``text`` as a reply to the customer's tweet; refused before sending if too long."""
         self.check_reply(to, text)
         try:
@@ -270,7 +270,7 @@ class XConnector(Connector):
             raise MalformedPayload("X accepted the reply but returned no tweet id")
         return Receipt(external_id=str(data["id"]), sent_at=self.clock(), url=self._status_url(data["id"]), raw=data)
 
-    def find_reply(self, to: InboundMessage, text: str) -> Receipt | None:
+    def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
         """Our reply to ``to`` carrying ``text``, found by recent search in its conversation.
 
         Search covers the last seven days and may lag a few seconds behind a new post.
