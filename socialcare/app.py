@@ -3,46 +3,43 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 import sentiment
-from connectors.base import AuthError, Connector, ConnectorError, MalformedPayload, RateLimited
+from connectors.base import Connector
 from sentiment.base import Classifier
-from socialcare import channels, db
+from socialcare import channels, coordinator, db, work
 from socialcare.config import Config
+from socialcare.coordinator import PollOutcome
 from socialcare.drafting import Drafter
-from socialcare.ingest import ingest
-from socialcare.models import Account, Case, CaseStatus, utcnow
-from socialcare.outbox import SendResult, send_approved
+from socialcare.models import Account, utcnow
+from socialcare.outbox import SendResult
 from socialcare.triage import classify_pending, triage_pending
+from socialcare.worker import SEND_LANE, Worker, ensure_sends
 
 log = logging.getLogger("socialcare")
-
-
-@dataclass
-class PollOutcome:
-    account: str
-    fetched: int = 0
-    new: int = 0
-    outbound: int = 0
-    skipped: str | None = None
-    error: str | None = None
+CLASSIFY_BATCH = 1000
 
 
 @dataclass
 class ProcessOutcome:
     classified: int = 0
     cases: int = 0
+    more: bool = False
+    """Messages were left for the next run (at most ``CLASSIFY_BATCH`` are classified per run)."""
 
 
 class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.engine = db.make_engine(config.database_url)
+        self._local_failures: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def check_store(self) -> None:
         db.check_schema(self.engine)
@@ -75,76 +72,38 @@ class App:
                     row.platform, row.cursor = account.platform, None
                     session.add(row)
 
-    def clear_auth_failures(self) -> None:
-        """A fresh start tries every account again: credentials may have been fixed."""
-        with db.session_scope(self.engine) as session:
-            for account in session.exec(select(Account).where(col(Account.auth_failed_at).is_not(None))):
-                account.auth_failed_at = None
-                session.add(account)
+    def note_local_failure(self, name: str, error: str) -> bool:
+        """A failure of this process only (a missing secret); True the first time it is seen, to log it once."""
+        with self._lock:
+            first = self._local_failures.get(name) != error
+            self._local_failures[name] = error
+        return first
 
-    def poll(self, name: str, *, force: bool = False) -> PollOutcome:
+    def poll(self, name: str, *, force: bool = False, now: datetime | None = None) -> PollOutcome:
         """Fetch what is new on one account and store it with its cursor, in one transaction."""
-        outcome = PollOutcome(name)
         connector = self.channels[name]
+        now = now or utcnow()
+        outcome = coordinator.poll(
+            self.engine, connector, self.config.accounts[name].poll_interval, now=now, forced=force
+        )
         with db.session_scope(self.engine) as session:
-            account = session.exec(select(Account).where(Account.name == name)).one()
-            if account.auth_failed_at is not None and not force:
-                outcome.skipped = f"stopped since {account.auth_failed_at:%Y-%m-%d %H:%M} UTC: {account.last_error}"
-                return outcome
-            if not connector.pace.ready() and not force:
-                assert connector.pace.ready_at is not None
-                outcome.skipped = f"rate limited until {connector.pace.ready_at:%H:%M:%S} UTC"
-                return outcome
-            cursor = account.cursor
-        now = utcnow()
-        try:
-            messages, next_cursor = connector.poll(cursor)
-        except ConnectorError as err:
-            outcome.error = str(err)
-            self._poll_failed(name, connector, err, now)
-            return outcome
-        with db.session_scope(self.engine) as session:
-            account = session.exec(select(Account).where(Account.name == name)).one()
-            result = ingest(session, account, messages)
-            account.cursor, account.last_poll_at, account.last_success_at = next_cursor, now, now
-            account.last_error, account.auth_failed_at = None, None
-            session.add(account)
-        outcome.fetched, outcome.new, outcome.outbound = len(messages), len(result.new_inbound), result.new_outbound
+            work.schedule(session, work.POLL, name, outcome.next_due or now)
         return outcome
 
-    def _poll_failed(self, name: str, connector: Connector, err: ConnectorError, now: datetime) -> None:
-        if isinstance(err, RateLimited):
-            connector.pace.block_until(err.retry_at)
-        with db.session_scope(self.engine) as session:
-            account = session.exec(select(Account).where(Account.name == name)).one()
-            account.last_poll_at, account.last_error = now, f"{type(err).__name__}: {err}"
-            if isinstance(err, AuthError):
-                account.auth_failed_at = now
-            session.add(account)
-        if isinstance(err, MalformedPayload):
-            log.error("%s: the platform sent something unreadable; cursor kept: %s", name, err)
-
     def process(self, now: datetime | None = None) -> ProcessOutcome:
-        """Classify what is new, then put it into cases with deadlines and drafts."""
-        with db.session_scope(self.engine) as session:
-            classified = classify_pending(session, self.classifier)
-        with db.session_scope(self.engine) as session:
-            cases = triage_pending(session, self.config, self.drafter, now)
-        return ProcessOutcome(classified, len(cases))
-
-    def send(self, now: datetime | None = None) -> SendResult:
-        return send_approved(self.engine, self.channels, self.config, self.drafter, now)
-
-    def overdue(self, now: datetime | None = None) -> list[Case]:
-        """Open cases past their deadline that nobody has been told about yet; marks them told."""
+        """Classify what is new, put it into cases with deadlines and drafts, re-triage cases that asked for it."""
         now = now or utcnow()
         with db.session_scope(self.engine) as session:
-            cases = session.exec(
-                select(Case).where(
-                    Case.status == CaseStatus.OPEN, col(Case.due_at) <= now, col(Case.breach_noted_at).is_(None)
-                )
-            ).all()
-            for case in cases:
-                case.breach_noted_at = now
-                session.add(case)
-        return list(cases)
+            classified = classify_pending(session, self.classifier, limit=CLASSIFY_BATCH)
+        with db.session_scope(self.engine) as session:
+            cases = triage_pending(session, self.config, self.drafter, now)
+        Worker(self, work.worker_id("process")).run_due({work.REFRESH}, now)
+        return ProcessOutcome(classified, len(cases), more=classified >= CLASSIFY_BATCH)
+
+    def send(self, now: datetime | None = None) -> SendResult:
+        """Send every approved reply that is due, as `socialcare send` does."""
+        with db.session_scope(self.engine) as session:
+            ensure_sends(session, now or utcnow())
+        worker = Worker(self, work.worker_id("send"))
+        worker.run_due(SEND_LANE, now)
+        return worker.sends

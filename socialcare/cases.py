@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
-from socialcare.audit import record
+from socialcare import lifecycle
+from socialcare.errors import UserError
 from socialcare.models import (
     Account,
     AuditLog,
@@ -28,14 +29,9 @@ from socialcare.models import (
     utcnow,
 )
 from socialcare.outbox import to_inbound
-from socialcare.triage import PENDING_REPLY
 
 STATUSES = ("open", "answered", "closed", "all")
 MAX_REPLY_CHARS = 20_000
-
-
-class UserError(Exception):
-    """A mistake in what the user asked for; the message says what to do instead."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ def get_case(session: Session, case_id: int) -> Case:
 def pending_reply(session: Session, case: Case) -> Reply | None:
     return session.exec(
         select(Reply)
-        .where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))
+        .where(Reply.case_id == case.id, col(Reply.status).in_(lifecycle.PENDING))
         .order_by(col(Reply.id).desc())
     ).first()
 
@@ -250,12 +246,9 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
     if reply is None:
         if text is None:
             raise UserError(f"case {case_id} has no draft; give the reply with --text")
-        reply = _new_reply(session, case)
+        reply = lifecycle.draft(session, case, _latest_inbound_of(session, case), _clean(text), case.language, actor)
     if text is not None:
-        text = _clean(text)
-        if text != reply.text:
-            record(session, actor, "reply.edited", case=case, reply=reply, detail={"before": reply.text})
-            reply.text = text
+        lifecycle.edit(session, reply, actor, _clean(text))
     to = session.get(Message, reply.to_message_id)
     assert to is not None
     if connector is not None:
@@ -265,24 +258,18 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
             raise UserError(
                 f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`"
             ) from None
-    reply.status, reply.approved_by, reply.approved_at = ReplyStatus.APPROVED, actor, utcnow()
-    session.add(reply)
-    session.flush()
-    record(session, actor, "reply.approved", case=case, reply=reply)
+    lifecycle.approve(session, reply, actor)
     return reply
 
 
-def _new_reply(session: Session, case: Case) -> Reply:
+def _latest_inbound_of(session: Session, case: Case) -> Message:
     latest = session.exec(
         select(Message)
         .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
         .order_by(col(Message.created_at).desc(), col(Message.id).desc())
     ).first()
-    assert latest is not None and latest.id is not None and case.id is not None
-    reply = Reply(case_id=case.id, to_message_id=latest.id, text="", language=case.language)
-    session.add(reply)
-    session.flush()
-    return reply
+    assert latest is not None
+    return latest
 
 
 def _clean(text: str) -> str:
@@ -302,17 +289,5 @@ def reject(session: Session, case_id: int, actor: str, reason: str) -> Case:
     case = get_case(session, case_id)
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to reject")
-    reply = pending_reply(session, case)
-    if reply is not None and reply.status == ReplyStatus.SENDING:
-        raise UserError(f"case {case_id}'s reply is being sent right now")
-    if reply is not None:
-        reply.status = ReplyStatus.REJECTED
-        session.add(reply)
-    now = utcnow()
-    for message in session.exec(select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))):
-        message.answered_at = now
-        session.add(message)
-    case.status, case.closed_at, case.close_reason = CaseStatus.CLOSED, now, reason
-    session.add(case)
-    record(session, actor, "case.rejected", case=case, reply=reply, detail={"reason": reason})
+    lifecycle.close(session, case, actor, reason)
     return case

@@ -26,14 +26,15 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, db
+from socialcare import cases, coordinator, db
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
-from socialcare.cases import QueueFilter, UserError
+from socialcare.cases import QueueFilter
 from socialcare.config import Config, ConfigError
 from socialcare.daemon import Daemon
 from socialcare.db import DatabaseError, session_scope
+from socialcare.errors import UserError
 from socialcare.models import Account
 
 console = Console(highlight=False)
@@ -449,17 +450,13 @@ def doctor(ctx: typer.Context) -> None:
         console.print(line, soft_wrap=True)
 
     application = context.app
-    stopped_accounts: dict[str, tuple[bool, str]] = {}
+    failing: dict[str, Account] = {}
     try:
         application.check_store()
         application.sync_accounts()
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
         with session_scope(application.engine) as session:
-            for row in session.exec(select(Account).where(col(Account.last_error).is_not(None))):
-                failed_at = row.auth_failed_at or row.last_poll_at
-                assert failed_at is not None
-                when = failed_at.astimezone(application.config.zone).strftime("%Y-%m-%d %H:%M")
-                stopped_accounts[row.name] = (row.auth_failed_at is not None, f"{when} ({row.last_error})")
+            failing = {a.name: a for a in session.exec(select(Account).where(col(Account.error_kind).is_not(None)))}
     except DatabaseError as err:
         report(False, "database", str(err))
     try:
@@ -467,6 +464,7 @@ def doctor(ctx: typer.Context) -> None:
         report(True, "sentiment", f"{classifier.name} {classifier.version} from {classifier.source}")
     except BackendUnavailable as err:
         report(False, "sentiment", str(err))
+    zone = application.config.zone
     for name, account in application.config.accounts.items():
         if not account.enabled:
             report(True, name, "disabled in config")
@@ -483,13 +481,16 @@ def doctor(ctx: typer.Context) -> None:
         except ConnectorError as err:
             report(False, name, f"{type(err).__name__}: {err}")
             continue
-        stopped = stopped_accounts.get(name)
-        if stopped is None:
+        state = failing.get(name)
+        if state is None:
             report(True, name, who)
-        elif stopped[0]:
-            report(False, name, f"{who}, but the daemon stopped it at {stopped[1]}: restart the daemon to resume")
+        elif state.auth_failed_at is not None and coordinator.resume(application.engine, name):
+            when = state.auth_failed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            report(True, name, f"{who}; it had been stopped since {when} ({state.last_error}): resumed")
         else:
-            report(False, name, f"{who}, but its last poll failed at {stopped[1]}")
+            since = state.failing_since or state.last_poll_at
+            when = since.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if since else "?"
+            report(False, name, f"{who}, but it has been failing since {when} ({state.last_error})")
     if problems:
         raise typer.Exit(1)
 

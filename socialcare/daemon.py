@@ -1,67 +1,72 @@
-"""One scheduler process running every job built from config (no persisted job store).
+"""The daemon: workers over the store's timed work, woken every second by APScheduler.
 
-Each account is polled by its own job on its own interval; classification, triage and drafting
-follow each poll; approved replies go out on the send interval; deadlines are watched. A failing
-account is logged once when it starts failing and once when it recovers, not every cycle.
+What to do and when lives in the work table (``socialcare.work``), not in this process: each
+account's next poll, each approved reply, each case's deadline. Three lanes run side by side —
+polling, sending, and care (classify, triage, deadlines) — each claiming due items with a lease,
+so a newly due item is picked up within a second or two and several daemons on one PostgreSQL
+share the work without doing any of it twice. On SQLite one daemon runs per store: a second one
+is refused at start.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
 
+from socialcare import work
 from socialcare.app import App
-from socialcare.models import utcnow
+from socialcare.db import DatabaseError, session_scope
+from socialcare.worker import CARE_LANE, POLL_LANE, SEND_LANE, Worker, reconcile
 
 log = logging.getLogger("socialcare.daemon")
+TICK_SECONDS = 1.0
+LANES = {"poll": POLL_LANE, "send": SEND_LANE, "care": CARE_LANE}
 
 
 class Daemon:
     def __init__(self, app: App) -> None:
         self.app = app
-        self._lock = threading.Lock()
-        self._failing: dict[str, str] = {}
+        self.worker = Worker(app, work.worker_id("daemon"))
         self._scheduler: BlockingScheduler | None = None
         self._stopping = False
+        self._guard: IO[str] | None = None
 
     def start(self) -> None:
-        """Prepare the store and the channels; anything misconfigured fails here, before any job."""
+        """Prepare the store and the channels; anything misconfigured fails here, before any work."""
         self.app.check_store()
+        self._guard = single_daemon_guard(self.app.engine.url.render_as_string(hide_password=False))
         self.app.sync_accounts()
-        self.app.clear_auth_failures()
         _ = self.app.classifier, self.app.drafter, self.app.channels
+        reconcile(self.app)
         log.info("channels: %s", ", ".join(f"{n} ({c.platform})" for n, c in self.app.channels.items()) or "none")
+        log.info("worker %s", self.worker.holder)
 
-    def poll_job(self, name: str) -> None:
-        outcome = self.app.poll(name)
-        if outcome.skipped:
-            log.debug("%s: skipped, %s", name, outcome.skipped)
-            return
-        if outcome.error:
-            if self._failing.get(name) != outcome.error:
-                log.warning("%s: polling failed: %s", name, outcome.error)
-            self._failing[name] = outcome.error
-            return
-        if self._failing.pop(name, None) is not None:
-            log.info("%s: polling works again", name)
-        log.info("%s: fetched %d, new %d, ours %d", name, outcome.fetched, outcome.new, outcome.outbound)
-        if outcome.new:
-            self.process_job()
+    def run_once(self) -> None:
+        """Every account polled now, then everything that is due, once: for cron and for trying things."""
+        with session_scope(self.app.engine) as session:
+            for name in self.app.channels:
+                work.nudge(session, work.POLL, name)
+        for kinds in (POLL_LANE, CARE_LANE, SEND_LANE):
+            self.worker.run_due(kinds)
+        self._log_sends()
 
-    def process_job(self) -> None:
-        with self._lock:
-            outcome = self.app.process()
-        if outcome.classified or outcome.cases:
-            log.info("classified %d, cases updated %d", outcome.classified, outcome.cases)
+    def lane(self, kinds: frozenset[str]) -> None:
+        self.worker.run_due(kinds, stop=lambda: self._stopping)
+        if kinds is SEND_LANE:
+            self._log_sends()
 
-    def send_job(self) -> None:
-        with self._lock:
-            result = self.app.send()
+    def _log_sends(self) -> None:
+        result, self.worker.sends = self.worker.sends, type(self.worker.sends)()
         if result.sent or result.failed or result.deferred or result.recovered:
             log.info(
                 "sent %d, failed %d, deferred %d, recovered %d",
@@ -71,41 +76,20 @@ class Daemon:
                 result.recovered,
             )
 
-    def watch_job(self) -> None:
-        for case in self.app.overdue():
-            log.warning("case %s is past its deadline (due %s UTC)", case.id, f"{case.due_at:%Y-%m-%d %H:%M}")
-
-    def run_once(self) -> None:
-        for name in self.app.channels:
-            self.poll_job(name)
-        self.process_job()
-        self.send_job()
-        self.watch_job()
-
     def run(self) -> None:
         scheduler = BlockingScheduler(
             timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
-        for name, account in self.app.config.accounts.items():
-            if name in self.app.channels:
-                scheduler.add_job(
-                    self.poll_job,
-                    IntervalTrigger(seconds=account.poll_interval.total_seconds(), timezone="UTC"),
-                    args=[name],
-                    id=f"poll:{name}",
-                    next_run_time=utcnow(),
-                )
-        daemon = self.app.config.daemon
-        scheduler.add_job(
-            self.process_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="process"
-        )
-        scheduler.add_job(self.send_job, IntervalTrigger(seconds=daemon.send_interval.total_seconds()), id="send")
-        scheduler.add_job(self.watch_job, IntervalTrigger(seconds=daemon.watch_interval.total_seconds()), id="watch")
+        for name, kinds in LANES.items():
+            scheduler.add_job(self.lane, IntervalTrigger(seconds=TICK_SECONDS), args=[kinds], id=f"lane:{name}")
+        renew_every = work.LEASE.total_seconds() / 4
+        scheduler.add_job(self.worker.renew, IntervalTrigger(seconds=renew_every), id="renew-leases")
         self._scheduler = scheduler
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         log.info("daemon running; stop with Ctrl-C or SIGTERM")
         scheduler.start()
+        work.let_go(self.app.engine, self.worker.holder)
         log.info("daemon stopped")
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -117,3 +101,31 @@ class Daemon:
         log.info("%s received: finishing the job in hand", name)
         if self._scheduler is not None:
             threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+
+def single_daemon_guard(url: str) -> IO[str] | None:
+    """On SQLite, hold a lock beside the database file for the daemon's life; a second daemon is refused.
+
+    The operating system drops the lock when the process dies, however it dies, so a crash never
+    leaves a stale lock. PostgreSQL needs no guard: there, daemons share the work through leases.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database + ".daemon.lock")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (held open for the daemon's life)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DatabaseError(
+            f"another socialcare daemon ({holder}) already runs on {parsed.database}; SQLite allows one daemon "
+            "per store: stop that one, or use PostgreSQL to run several (README, Scaling out)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle

@@ -24,6 +24,7 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "begin", _sqlite_begin)
             return engine
         return sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as err:
@@ -31,11 +32,24 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _sqlite_begin
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    """Writers take SQLite's write lock when they begin, not at their first write.
+
+    A deferred transaction that reads and then writes fails at once with "database is locked" if
+    another process wrote in between (WAL cannot upgrade a stale snapshot), whatever the busy
+    timeout; ``BEGIN IMMEDIATE`` waits for the lock instead. Read-only work (:func:`read_scope`)
+    begins deferred and never blocks writers.
+    """
+    mode = "DEFERRED" if connection.get_execution_options().get("socialcare_read_only") else "IMMEDIATE"
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def redact_url(url: str) -> str:
@@ -55,6 +69,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work that only reads: on SQLite it takes no write lock, so listings never wait for writers."""
+    with Session(engine.execution_options(socialcare_read_only=True), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

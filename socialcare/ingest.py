@@ -1,14 +1,28 @@
-"""Stores what connectors fetched, exactly once per (platform, message id)."""
+"""Stores what connectors fetched (or a receiver was pushed), exactly once per (platform, message id).
+
+Messages are inserted with ``INSERT … ON CONFLICT DO NOTHING``, never looked up first: a
+``socialcare poll`` beside the daemon, or two daemons polling one account, store each message
+once and never roll back a page because the other got there first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from connectors.base import InboundMessage
-from socialcare.models import Account, Customer, Direction, Identity, Message
+from connectors.base import InboundMessage, Receipt
+from socialcare import lifecycle
+from socialcare.models import Account, Case, Customer, Direction, Identity, Message, Reply, utcnow
+
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_IDENTITY = Identity.__table__  # type: ignore[attr-defined]
+_ROWS_PER_INSERT = 500
+"""Far below SQLite's and PostgreSQL's limits on parameters per statement."""
 
 
 @dataclass
@@ -20,93 +34,159 @@ class IngestResult:
 
 def ingest(session: Session, account: Account, messages: Iterable[InboundMessage]) -> IngestResult:
     """Record messages once; our own posts become outbound and answer what they reply to."""
+    assert account.id is not None
     result = IngestResult()
-    batch = list(messages)
-    seen = _known(session, batch)
+    batch = _unique(messages)
+    identities = _identities(session, [m for m in batch if not m.from_us])
+    now = utcnow()
+    rows = [_row(account.id, m, identities.get((m.platform, m.author_id)), now) for m in batch]
+    new: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        for row in session.execute(
+            _insert(session)(_MESSAGE)
+            .values(rows[start : start + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(_MESSAGE.c.id, _MESSAGE.c.external_id, _MESSAGE.c.direction)
+        ):
+            new[row.external_id] = (row.id, row.direction)
+    result.duplicates = len(batch) - len(new)
+    outbound = []
     for inbound in batch:
-        if (inbound.platform, inbound.external_id) in seen:
-            result.duplicates += 1
+        if inbound.external_id not in new:
             continue
-        seen.add((inbound.platform, inbound.external_id))
-        message = _record(session, account, inbound)
-        if message.direction == Direction.OUTBOUND:
-            result.new_outbound += 1
-            _mark_answered_by(session, message)
+        message_id, direction = new[inbound.external_id]
+        if direction == Direction.OUTBOUND:
+            outbound.append(message_id)
         else:
-            assert message.id is not None
-            result.new_inbound.append(message.id)
+            result.new_inbound.append(message_id)
+    result.new_outbound = len(outbound)
+    for message_id in outbound:
+        message = session.get(Message, message_id)
+        assert message is not None
+        _answered_on_the_platform(session, message)
     return result
 
 
-def _known(session: Session, batch: list[InboundMessage]) -> set[tuple[str, str]]:
-    """Which of these messages the store already has, in one query per platform."""
-    known: set[tuple[str, str]] = set()
-    for platform in {m.platform for m in batch}:
-        ids = [m.external_id for m in batch if m.platform == platform]
-        for start in range(0, len(ids), 500):
-            rows = session.exec(
-                select(Message.external_id).where(
-                    Message.platform == platform, col(Message.external_id).in_(ids[start : start + 500])
-                )
-            )
-            known.update((platform, external_id) for external_id in rows)
-    return known
-
-
-def _record(session: Session, account: Account, inbound: InboundMessage) -> Message:
-    assert account.id is not None
-    direction = Direction.OUTBOUND if inbound.from_us else Direction.INBOUND
-    identity = None if inbound.from_us else identity_for(session, inbound)
-    message = Message(
-        account_id=account.id,
-        platform=inbound.platform,
-        external_id=inbound.external_id,
-        thread_id=inbound.thread_id,
-        parent_id=inbound.parent_id,
-        direction=direction,
-        author_id=inbound.author_id,
-        author_handle=inbound.author_handle,
-        author_name=inbound.author_name,
-        identity_id=None if identity is None else identity.id,
-        text=inbound.text,
-        language=inbound.language,
-        url=inbound.url,
-        created_at=inbound.created_at,
-        raw=dict(inbound.raw),
-    )
-    session.add(message)
-    session.flush()
-    return message
-
-
-def identity_for(session: Session, inbound: InboundMessage) -> Identity:
-    identity = session.exec(
-        select(Identity).where(Identity.platform == inbound.platform, Identity.external_user_id == inbound.author_id)
-    ).first()
-    if identity is None:
-        customer = Customer(display_name=inbound.author_name or inbound.author_handle)
-        session.add(customer)
-        session.flush()
-        assert customer.id is not None
-        identity = Identity(
-            customer_id=customer.id,
-            platform=inbound.platform,
-            external_user_id=inbound.author_id,
-            handle=inbound.author_handle,
-            display_name=inbound.author_name,
+def record_our_reply(session: Session, to: Message, reply: Reply, receipt: Receipt) -> None:
+    """Our sent reply as an outbound message; a poll may have read it back first, which is fine."""
+    session.execute(
+        _insert(session)(_MESSAGE)
+        .values(
+            account_id=to.account_id,
+            platform=to.platform,
+            external_id=receipt.external_id,
+            thread_id=to.thread_id,
+            parent_id=to.external_id,
+            direction=Direction.OUTBOUND,
+            author_id="",
+            author_handle="",
+            text=reply.text,
+            language=reply.language,
+            url=receipt.url,
+            created_at=receipt.sent_at,
+            fetched_at=utcnow(),
+            case_id=reply.case_id,
+            raw=dict(receipt.raw),
         )
-        session.add(identity)
-        session.flush()
-    elif (inbound.author_handle, inbound.author_name) != (identity.handle, identity.display_name):
-        identity.handle, identity.display_name = inbound.author_handle, inbound.author_name or identity.display_name
-    return identity
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    )
 
 
-def _mark_answered_by(session: Session, outbound: Message) -> None:
-    """A reply the team posted on the platform itself answers what came before it in that thread.
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _unique(messages: Iterable[InboundMessage]) -> list[InboundMessage]:
+    """A page that lists one message twice (platforms do, across page edges) stores it once."""
+    seen: dict[tuple[str, str], InboundMessage] = {}
+    for message in messages:
+        seen.setdefault((message.platform, message.external_id), message)
+    return list(seen.values())
+
+
+def _row(account_id: int, m: InboundMessage, identity_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "platform": m.platform,
+        "external_id": m.external_id,
+        "thread_id": m.thread_id,
+        "parent_id": m.parent_id,
+        "direction": Direction.OUTBOUND if m.from_us else Direction.INBOUND,
+        "author_id": m.author_id,
+        "author_handle": m.author_handle,
+        "author_name": m.author_name,
+        "identity_id": identity_id,
+        "text": m.text,
+        "language": m.language,
+        "url": m.url,
+        "created_at": m.created_at,
+        "fetched_at": now,
+        "case_id": None,
+        "answered_at": None,
+        "raw": dict(m.raw),
+    }
+
+
+def _identities(session: Session, inbound: Sequence[InboundMessage]) -> dict[tuple[str, str], int]:
+    """Each author's identity, created on first sight; a handle or name that changed is updated."""
+    latest: dict[tuple[str, str], InboundMessage] = {}
+    for message in inbound:
+        latest[(message.platform, message.author_id)] = message
+    found: dict[tuple[str, str], int] = {}
+    for platform in {p for p, _ in latest}:
+        ids = [a for p, a in latest if p == platform]
+        for start in range(0, len(ids), _ROWS_PER_INSERT):
+            for identity in session.exec(
+                select(Identity).where(
+                    Identity.platform == platform,
+                    col(Identity.external_user_id).in_(ids[start : start + _ROWS_PER_INSERT]),
+                )
+            ):
+                message = latest[(platform, identity.external_user_id)]
+                if (message.author_handle, message.author_name) != (identity.handle, identity.display_name):
+                    identity.handle = message.author_handle
+                    identity.display_name = message.author_name or identity.display_name
+                    session.add(identity)
+                assert identity.id is not None
+                found[(platform, identity.external_user_id)] = identity.id
+    for key, message in latest.items():
+        if key not in found:
+            found[key] = _new_identity(session, message)
+    return found
+
+
+def _new_identity(session: Session, message: InboundMessage) -> int:
+    customer = Customer(display_name=message.author_name or message.author_handle)
+    session.add(customer)
+    session.flush()
+    made = session.execute(
+        _insert(session)(_IDENTITY)
+        .values(
+            customer_id=customer.id,
+            platform=message.platform,
+            external_user_id=message.author_id,
+            handle=message.author_handle,
+            display_name=message.author_name,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "external_user_id"])
+        .returning(_IDENTITY.c.id)
+    ).first()
+    if made is not None:
+        return int(made.id)
+    session.delete(customer)  # another process met this author at the same moment: use theirs
+    theirs = session.exec(
+        select(Identity.id).where(Identity.platform == message.platform, Identity.external_user_id == message.author_id)
+    ).one()
+    assert theirs is not None
+    return theirs
+
+
+def _answered_on_the_platform(session: Session, outbound: Message) -> None:
+    """A post by our account (the team answering on the platform, or our reply read back) answers the thread.
 
     When it replies to a customer's message, that customer's earlier messages in the thread are
-    answered; when its parent is unknown (a Messenger echo, say), every earlier one is.
+    answered; when its parent is unknown (a Messenger echo, say), everyone's earlier ones are.
     """
     parent = None
     if outbound.parent_id is not None:
@@ -122,6 +202,28 @@ def _mark_answered_by(session: Session, outbound: Message) -> None:
     )
     if parent is not None and parent.direction == Direction.INBOUND:
         waiting = waiting.where(Message.author_id == parent.author_id)
+    cases: set[int] = set()
     for message in session.exec(waiting):
-        message.answered_at = outbound.created_at
-        session.add(message)
+        if message.case_id is None:
+            message.answered_at = outbound.created_at  # triage will open its case already answered
+            session.add(message)
+        else:
+            cases.add(message.case_id)
+    if parent is not None and parent.case_id is not None:
+        outbound.case_id = parent.case_id
+    elif len(cases) == 1:
+        outbound.case_id = next(iter(cases))
+    session.add(outbound)
+    for case_id in sorted(cases):
+        case = session.get(Case, case_id)
+        assert case is not None
+        lifecycle.mark_answered(
+            session,
+            case,
+            at=outbound.created_at,
+            up_to=outbound.created_at,
+            actor="platform",
+            via="platform",
+            ours=outbound,
+        )
+    session.flush()

@@ -68,11 +68,18 @@ class ReplyStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    """Not sent because it was no longer needed: the customer was answered another way."""
     REJECTED = "rejected"
+    """Not sent because a person decided so (the case was closed without a reply)."""
 
 
 class Account(SQLModel, table=True):
-    """A connected channel, mirrored from config; its poll state lives here, its secrets never do."""
+    """A connected channel, mirrored from config, with its coordinator state; its secrets never live here.
+
+    The state is shared by every process on the store: a rate limit seen by one daemon is honoured
+    by all, and an account stopped on an auth error resumes once any process proves the token again.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
@@ -80,7 +87,11 @@ class Account(SQLModel, table=True):
     cursor: str | None = None
     last_poll_at: datetime | None = _at(default=None)
     last_success_at: datetime | None = _at(default=None)
+    failing_since: datetime | None = _at(default=None)
+    error_kind: str | None = None
     last_error: str | None = None
+    rate_limited_until: datetime | None = _at(default=None)
+    send_limited_until: datetime | None = _at(default=None)
     auth_failed_at: datetime | None = _at(default=None)
     created_at: datetime = _at(default_factory=utcnow)
 
@@ -150,6 +161,7 @@ class Case(SQLModel, table=True):
     """The queue item: one open case per customer conversation on a channel."""
 
     __table_args__ = (
+        sa.Index("ix_case_status_due_at", "status", "due_at"),
         sa.Index(
             "uq_case_open_conversation",
             "account_id",
@@ -164,11 +176,11 @@ class Case(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     identity_id: int = Field(foreign_key="identity.id", index=True)
     thread_id: str
-    status: CaseStatus = Field(default=CaseStatus.OPEN, index=True, sa_type=sa.String(16))
+    status: CaseStatus = Field(default=CaseStatus.OPEN, sa_type=sa.String(16))
     priority: Priority = Field(default=Priority.NORMAL, sa_type=sa.String(16))
     language: str | None = None
     waiting_since: datetime = _at()
-    due_at: datetime = _at(index=True)
+    due_at: datetime = _at()
     opened_at: datetime = _at(default_factory=utcnow)
     closed_at: datetime | None = _at(default=None)
     close_reason: str | None = None
@@ -176,7 +188,10 @@ class Case(SQLModel, table=True):
 
 
 class Reply(SQLModel, table=True):
-    """draft -> approved -> sending -> sent | failed (or rejected); never sent twice."""
+    """draft -> approved -> sending -> sent | failed; or withdrawn / rejected; never sent twice.
+
+    ``idempotency_key`` is made once, at approval, and is the same on every attempt.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -189,8 +204,6 @@ class Reply(SQLModel, table=True):
     approved_at: datetime | None = _at(default=None)
     idempotency_key: str | None = Field(default=None, unique=True)
     attempts: int = 0
-    next_attempt_at: datetime | None = _at(default=None)
-    sending_since: datetime | None = _at(default=None)
     sent_at: datetime | None = _at(default=None)
     external_id: str | None = None
     last_error: str | None = None
@@ -204,3 +217,48 @@ class AuditLog(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     reply_id: int | None = Field(default=None, foreign_key="reply.id")
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class Event(SQLModel, table=True):
+    """A fact in a case's life (opened, reply approved, reply sent, answered, deadline passed...).
+
+    Written by ``socialcare.lifecycle`` in the same transaction as the change it describes, so
+    reports count what happened and nothing else. ``at`` is when it happened in the world (the
+    customer's post time for ``case.opened``, the platform's time for ``case.answered``).
+    """
+
+    __table_args__ = (sa.Index("ix_event_kind_at", "kind", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at()
+    recorded_at: datetime = _at(default_factory=utcnow)
+    kind: str
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    reply_id: int | None = Field(default=None, foreign_key="reply.id")
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    actor: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class WorkItem(SQLModel, table=True):
+    """Timed work about one thing ("poll account A", "send reply R", "check case C"): the daemon's truth.
+
+    A worker leases a due item (``lease_holder`` until ``lease_expires_at``) and renews the lease
+    while it works; a killed worker's item is taken by another once the lease runs out.
+    ``generation`` grows each time the item is (re)scheduled, so finishing a run never erases a
+    newer request made while it ran.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "key", name="uq_workitem_kind_key"),
+        sa.Index("ix_workitem_due_at", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=sa.String(32))
+    key: str
+    due_at: datetime = _at()
+    generation: int = 0
+    lease_holder: str | None = None
+    lease_expires_at: datetime | None = _at(default=None)
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _at(default_factory=utcnow)

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sentiment.base import Classifier, Intent
-from socialcare.audit import record
+from socialcare import lifecycle
 from socialcare.config import Config, Targets
 from socialcare.drafting import Drafter, DraftRequest, first_name
 from socialcare.models import (
@@ -28,7 +29,6 @@ from socialcare.models import (
 
 log = logging.getLogger("socialcare.triage")
 BATCH = 64
-PENDING_REPLY = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING)
 
 
 def classify_pending(session: Session, classifier: Classifier, limit: int = 1000) -> int:
@@ -93,25 +93,13 @@ def triage_pending(session: Session, config: Config, drafter: Drafter, now: date
         assert case.id is not None
         touched[case.id] = case
     session.flush()
-    for case in _answered_elsewhere(session):
-        assert case.id is not None
-        touched[case.id] = case
     for case in touched.values():
         refresh(session, case, config, drafter, now)
     return list(touched)
 
 
-def _answered_elsewhere(session: Session) -> Sequence[Case]:
-    """Open cases with nothing left waiting: the team answered on the platform itself."""
-    waiting = (
-        select(Message.id)
-        .where(Message.case_id == Case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
-        .exists()
-    )
-    return session.exec(select(Case).where(Case.status == CaseStatus.OPEN, ~waiting)).all()
-
-
 def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:
+    """The conversation's case; a new message from the customer reopens it, one already answered does not."""
     assert account.id is not None and message.identity_id is not None
     case = session.exec(
         select(Case)
@@ -123,29 +111,19 @@ def _case_for(session: Session, account: Account, message: Message, now: datetim
         .order_by(col(Case.id).desc())
     ).first()
     if case is None:
-        case = Case(
-            account_id=account.id,
-            identity_id=message.identity_id,
-            thread_id=message.thread_id,
-            waiting_since=message.created_at,
-            due_at=message.created_at,
-            opened_at=now,
+        return lifecycle.open_case(
+            session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
         )
-        session.add(case)
-        session.flush()
-        record(session, "system", "case.opened", case=case, detail={"message": message.external_id})
-    elif case.status != CaseStatus.OPEN:
-        previous = case.status
-        case.status, case.closed_at, case.close_reason = CaseStatus.OPEN, None, None
-        session.add(case)
-        session.flush()
-        record(session, "system", "case.reopened", case=case, detail={"was": previous, "message": message.external_id})
+    if case.status != CaseStatus.OPEN and message.answered_at is None:
+        lifecycle.reopen(session, case, "system", at=message.created_at, detail={"message": message.external_id})
     return case
 
 
 def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
-    """Recompute a case from its messages: status, priority, deadline, language, draft."""
+    """Recompute an open case from what still waits: priority, deadline, language, draft."""
     now = now or utcnow()
+    if case.status != CaseStatus.OPEN:
+        return
     waiting = session.exec(
         select(Message, Verdict)
         .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
@@ -153,40 +131,39 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
         .order_by(col(Message.created_at), col(Message.id))
     ).all()
     if not waiting:
-        if case.status == CaseStatus.OPEN:
-            case.status, case.closed_at = CaseStatus.ANSWERED, now
-            session.add(case)
-            record(session, "system", "case.answered", case=case)
-            _withdraw_unsent(session, case)
+        answered = session.exec(
+            select(sa.func.max(Message.answered_at)).where(
+                Message.case_id == case.id, Message.direction == Direction.INBOUND
+            )
+        ).one()
+        lifecycle.mark_answered(session, case, at=answered or now, up_to=None, actor="platform", via="platform")
         return
     verdicts = [v for _, v in waiting if v is not None]
     priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
     account = session.get(Account, case.account_id)
     assert account is not None
     case.priority = priority
-    case.waiting_since = waiting[0][0].created_at
-    case.due_at = due_at(config.targets_for(account.name), priority, case.waiting_since)
+    since = waiting[0][0].created_at
+    lifecycle.set_deadline(session, case, since, due_at(config.targets_for(account.name), priority, since))
     latest, latest_verdict = waiting[-1]
     case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
     session.add(case)
     _ensure_draft(session, case, account, latest, verdicts, drafter)
 
 
-def _withdraw_unsent(session: Session, case: Case) -> None:
-    """Once the customer has been answered (on the platform itself, say), an unsent reply must not go."""
-    for reply in session.exec(
-        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_((ReplyStatus.DRAFT, ReplyStatus.APPROVED)))
-    ):
-        reply.status, reply.last_error = ReplyStatus.REJECTED, "the customer was already answered"
-        session.add(reply)
-        record(session, "system", "reply.withdrawn", case=case, reply=reply)
+def refresh_case(session: Session, case_id: int, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
+    case = session.get(Case, case_id)
+    if case is not None:
+        refresh(session, case, config, drafter, now)
 
 
 def _ensure_draft(
     session: Session, case: Case, account: Account, latest: Message, verdicts: Sequence[Verdict], drafter: Drafter
 ) -> None:
     """One pending reply per case: a fresh draft follows the customer's newest message."""
-    pending = session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING_REPLY))).first()
+    pending = session.exec(
+        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(lifecycle.PENDING))
+    ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return
     identity = session.get(Identity, case.identity_id)
@@ -203,14 +180,10 @@ def _ensure_draft(
         )
     )
     if pending is None:
-        pending = Reply(case_id=case.id, to_message_id=latest.id, text=text, language=language)
-        action = "reply.drafted"
+        lifecycle.draft(session, case, latest, text, language)
     else:
-        pending.to_message_id, pending.text, pending.language = latest.id, text, language
-        action = "reply.redrafted"
-    session.add(pending)
+        lifecycle.redraft(session, pending, latest, text, language)
     session.flush()
-    record(session, "system", action, case=case, reply=pending)
 
 
 def _case_intent(verdicts: Sequence[Verdict]) -> str:

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, MalformedPayload, TransientError
 from connectors.sandbox import SandboxConnector
-from socialcare import cases
+from socialcare import cases, lifecycle, work
 from socialcare.app import App
 from socialcare.audit import current_user
 from socialcare.cases import QueueFilter
@@ -36,12 +36,14 @@ def approve(app: App, case_id: int, text: str | None = None) -> Reply:
 
 
 def crash_while_sending(app: App, reply: Reply) -> None:
-    """Leave the reply as a crash in the middle of sending does: marked sending ten minutes ago, no result."""
+    """Leave the reply as a worker killed in the middle of sending does: claimed, attempted, no result.
+
+    The dead worker's lease on the send item has run out, so the item is free to take again.
+    """
     with session_scope(app.engine) as session:
         stuck = session.get(Reply, reply.id)
         assert stuck is not None
-        stuck.status, stuck.sending_since = ReplyStatus.SENDING, utcnow() - timedelta(minutes=10)
-        session.add(stuck)
+        assert lifecycle.claim_for_sending(session, stuck.id, "daemon@killed", utcnow()) is not None
 
 
 def count(app: App, model: type) -> int:
@@ -168,7 +170,7 @@ def test_a_reply_posted_on_the_platform_by_the_team_answers_the_case(app: App, s
     assert open_queue(app) == []
     with session_scope(app.engine) as session:
         replies = session.exec(select(Reply)).all()
-    assert [r.status for r in replies] == [ReplyStatus.REJECTED]
+    assert [r.status for r in replies] == [ReplyStatus.WITHDRAWN]
     assert app.send().sent == 0
 
 
@@ -216,14 +218,15 @@ def test_a_transient_failure_retries_later_and_a_permanent_one_is_reported(
     cycle(app)
     reply = approve(app, open_queue(app)[0]["id"])
 
-    def flaky(to, text):  # type: ignore[no-untyped-def]
+    def flaky(to, text, **_):  # type: ignore[no-untyped-def]
         raise TransientError("connection reset")
 
     monkeypatch.setattr(sandbox, "reply", flaky)
     assert app.send().deferred == 1
     with session_scope(app.engine) as session:
         waiting = session.get(Reply, reply.id)
-    assert waiting.status == ReplyStatus.APPROVED and waiting.next_attempt_at > utcnow()
+        item = work.pending(session, work.SEND, str(reply.id))
+    assert waiting.status == ReplyStatus.APPROVED and item is not None and item.due_at > utcnow()
     assert app.send().sent == 0
     monkeypatch.undo()
     assert app.send(now=utcnow() + timedelta(minutes=5)).sent == 1
@@ -277,14 +280,15 @@ def test_a_lost_or_unreadable_answer_is_checked_on_the_platform_before_trying_ag
     approve(app, open_queue(app)[0]["id"])
     really_reply = sandbox.reply
 
-    def posted_but_answer_lost(to, text):  # type: ignore[no-untyped-def]
-        really_reply(to, text)
+    def posted_but_answer_lost(to, text, **key):  # type: ignore[no-untyped-def]
+        really_reply(to, text, **key)
         raise lost
 
     monkeypatch.setattr(sandbox, "reply", posted_but_answer_lost)
     assert app.send().deferred == 1
     monkeypatch.undo()
-    assert app.send(now=utcnow() + timedelta(minutes=5)).sent == 1
+    retried = app.send(now=utcnow() + timedelta(minutes=5))
+    assert (retried.sent, retried.recovered) == (0, 1)  # found on the platform, not posted again
     assert len([p for p in sandbox.posts() if p["author"] == "acme"]) == 1
     assert open_queue(app) == []
 
@@ -297,13 +301,13 @@ def test_a_rate_limited_reply_waits_without_stopping_polling(app: App, sandbox: 
     reply = approve(app, open_queue(app)[0]["id"])
     retry_at = utcnow() + timedelta(minutes=15)
 
-    def limited(to, text):  # type: ignore[no-untyped-def]
+    def limited(to, text, **_):  # type: ignore[no-untyped-def]
         raise RateLimited("too many replies", retry_at)
 
     monkeypatch.setattr(sandbox, "reply", limited)
     assert app.send().deferred == 1
     with session_scope(app.engine) as session:
-        assert session.get(Reply, reply.id).next_attempt_at == retry_at
+        assert work.pending(session, work.SEND, str(reply.id)).due_at == retry_at
     sandbox.post("bob", "And to Gozo?")
     assert app.poll("sandbox").new == 1
 
@@ -328,11 +332,11 @@ def test_a_reply_that_keeps_failing_is_given_up_and_shown(app: App, sandbox: San
     cycle(app)
     approve(app, open_queue(app)[0]["id"])
 
-    def down(to, text):  # type: ignore[no-untyped-def]
+    def down(to, text, **_):  # type: ignore[no-untyped-def]
         raise TransientError("503 Service Unavailable")
 
     monkeypatch.setattr(sandbox, "reply", down)
-    monkeypatch.setattr(sandbox, "find_reply", lambda to, text: None)
+    monkeypatch.setattr(sandbox, "find_reply", lambda to, text, **_: None)
     later = utcnow()
     for _ in range(MAX_ATTEMPTS):
         later += timedelta(hours=1)

@@ -1,0 +1,354 @@
+"""The only code that changes a case's or a reply's status.
+
+Each move is checked against the ones allowed below and written, in the caller's transaction,
+together with its audit entry (who did what) and its event (the fact reports count), so the store
+never holds a status without the record that explains it. Ingest, triage, the outbox, the CLI and
+the daemon call these functions; none of them sets a status itself.
+
+Replies::
+
+    draft ──approve──> approved ──claim──> sending ──> sent
+      │ <──unapprove──┘  │  ^                 │ ├────> failed
+      │                  │  └───── defer ─────┘ │      (retry later, same idempotency key)
+      ├──> withdrawn <───┤   the customer was answered another way
+      └──> rejected  <───┘   a person closed the case without a reply
+
+Cases::
+
+    open ──> answered ──> open   (the customer writes again, or a person reopens it)
+      │         └──────> closed
+      └──> closed ─────> open
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from socialcare import work
+from socialcare.audit import record
+from socialcare.errors import UserError
+from socialcare.models import Case, CaseStatus, Direction, Event, Message, Reply, ReplyStatus, utcnow
+
+R, C = ReplyStatus, CaseStatus
+
+REPLY_MOVES: dict[ReplyStatus, frozenset[ReplyStatus]] = {
+    R.DRAFT: frozenset({R.APPROVED, R.WITHDRAWN, R.REJECTED}),
+    R.APPROVED: frozenset({R.DRAFT, R.SENDING, R.WITHDRAWN, R.REJECTED}),
+    R.SENDING: frozenset({R.SENT, R.FAILED, R.APPROVED}),
+    R.SENT: frozenset(),
+    R.FAILED: frozenset(),
+    R.WITHDRAWN: frozenset(),
+    R.REJECTED: frozenset(),
+}
+CASE_MOVES: dict[CaseStatus, frozenset[CaseStatus]] = {
+    C.OPEN: frozenset({C.ANSWERED, C.CLOSED}),
+    C.ANSWERED: frozenset({C.OPEN, C.CLOSED}),
+    C.CLOSED: frozenset({C.OPEN}),
+}
+UNSENT = (R.DRAFT, R.APPROVED)
+PENDING = (R.DRAFT, R.APPROVED, R.SENDING)
+"""A case has at most one pending reply: the one the team is working on."""
+
+
+class MoveRefused(UserError):
+    """A status change the lifecycle does not allow (approving a sent reply, say)."""
+
+
+def _note(
+    session: Session,
+    actor: str,
+    kind: str,
+    *,
+    case: Case | None = None,
+    reply: Reply | None = None,
+    at: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+    account_id: int | None = None,
+) -> None:
+    """The audit entry and the event for one fact, side by side."""
+    record(session, actor, kind, case=case, reply=reply, detail=detail)
+    case_id = case.id if case is not None else (reply.case_id if reply is not None else None)
+    if account_id is None and case is not None:
+        account_id = case.account_id
+    session.add(
+        Event(
+            at=at or utcnow(),
+            kind=kind,
+            case_id=case_id,
+            reply_id=reply.id if reply is not None else None,
+            account_id=account_id,
+            actor=actor,
+            detail=detail or {},
+        )
+    )
+
+
+def _move_reply(reply: Reply, to: ReplyStatus) -> None:
+    if to not in REPLY_MOVES[reply.status]:
+        raise MoveRefused(f"reply {reply.id} is {reply.status}; it cannot become {to}")
+    reply.status = to
+
+
+def _move_case(case: Case, to: CaseStatus) -> None:
+    if to not in CASE_MOVES[case.status]:
+        raise MoveRefused(f"case {case.id} is {case.status}; it cannot become {to}")
+    case.status = to
+
+
+# -- cases ----------------------------------------------------------------------------------------
+
+
+def open_case(session: Session, *, account_id: int, identity_id: int, first: Message, now: datetime) -> Case:
+    """A new case for a customer conversation, its clock starting at their first message."""
+    case = Case(
+        account_id=account_id,
+        identity_id=identity_id,
+        thread_id=first.thread_id,
+        waiting_since=first.created_at,
+        due_at=first.created_at,
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _note(session, "system", "case.opened", case=case, at=first.created_at, detail={"message": first.external_id})
+    return case
+
+
+def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:
+    was = case.status
+    _move_case(case, C.OPEN)
+    case.closed_at, case.close_reason = None, None
+    session.add(case)
+    session.flush()
+    _note(session, actor, "case.reopened", case=case, at=at, detail={"was": was, **detail})
+
+
+def set_deadline(session: Session, case: Case, waiting_since: datetime, due_at: datetime) -> None:
+    """The case's clock; its deadline check is timed work, due when the deadline is."""
+    if case.due_at != due_at:
+        case.breach_noted_at = None
+    case.waiting_since, case.due_at = waiting_since, due_at
+    session.add(case)
+    assert case.id is not None
+    work.schedule(session, work.DEADLINE, str(case.id), due_at)
+
+
+def deadline_passed(session: Session, case: Case, now: datetime) -> bool:
+    """Record once that an open case missed the deadline in force; False if it did not, or was noted."""
+    if case.status != C.OPEN or case.due_at > now or case.breach_noted_at is not None:
+        return False
+    case.breach_noted_at = now
+    session.add(case)
+    _note(
+        session, "system", "case.deadline_passed", case=case, at=case.due_at, detail={"due_at": case.due_at.isoformat()}
+    )
+    return True
+
+
+def mark_answered(
+    session: Session,
+    case: Case,
+    *,
+    at: datetime,
+    up_to: datetime | None,
+    actor: str,
+    via: str,
+    ours: Message | None = None,
+) -> bool:
+    """The one rule for "answered": the customer's messages up to ``up_to`` (all when None) are answered at ``at``.
+
+    When nothing of theirs is left waiting the case is answered, and a reply not yet sent is
+    withdrawn, unless it is ``ours``: our own post read back from the platform with the reply's
+    text, which means an earlier attempt did go out and the reply is settled as sent. When the
+    customer has written since, the case stays open and is re-triaged for what still waits.
+    Returns whether the case is answered now.
+    """
+    waiting = [
+        m
+        for m in session.exec(
+            select(Message).where(
+                Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None)
+            )
+        )
+    ]
+    for message in waiting:
+        if up_to is None or message.created_at <= up_to:
+            message.answered_at = at
+            session.add(message)
+    if any(m.answered_at is None for m in waiting):
+        assert case.id is not None
+        work.nudge(session, work.REFRESH, str(case.id))
+        return False
+    if case.status != C.OPEN:
+        return case.status == C.ANSWERED
+    _move_case(case, C.ANSWERED)
+    case.closed_at = at
+    session.add(case)
+    work.cancel(session, work.DEADLINE, str(case.id))
+    _note(session, actor, "case.answered", case=case, at=at, detail={"via": via})
+    for reply in session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING))):
+        if ours is not None and reply.attempts > 0 and reply.text.strip() == ours.text.strip():
+            settle_found(session, reply, external_id=ours.external_id, at=ours.created_at, actor=actor)
+        elif reply.status in UNSENT:
+            withdraw(session, reply, actor, "the customer was already answered")
+    return True
+
+
+def close(session: Session, case: Case, actor: str, reason: str, now: datetime | None = None) -> None:
+    """Close a case without replying; what was waiting is settled, and an unsent reply is rejected."""
+    now = now or utcnow()
+    pending = session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING))).all()
+    if any(r.status == R.SENDING for r in pending):
+        raise MoveRefused(f"case {case.id}'s reply is being sent right now")
+    _move_case(case, C.CLOSED)
+    for reply in pending:
+        _move_reply(reply, R.REJECTED)
+        session.add(reply)
+        _drop_send(session, reply)
+        _note(session, actor, "reply.rejected", reply=reply, at=now, detail={"reason": reason})
+    for message in session.exec(select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))):
+        message.answered_at = now
+        session.add(message)
+    case.closed_at, case.close_reason = now, reason
+    session.add(case)
+    work.cancel(session, work.DEADLINE, str(case.id))
+    _note(session, actor, "case.closed", case=case, at=now, detail={"reason": reason})
+
+
+# -- replies --------------------------------------------------------------------------------------
+
+
+def draft(session: Session, case: Case, to: Message, text: str, language: str | None, actor: str = "system") -> Reply:
+    assert case.id is not None and to.id is not None
+    reply = Reply(case_id=case.id, to_message_id=to.id, text=text, language=language)
+    session.add(reply)
+    session.flush()
+    record(session, actor, "reply.drafted", case=case, reply=reply)
+    return reply
+
+
+def redraft(session: Session, reply: Reply, to: Message, text: str, language: str | None) -> None:
+    """A draft follows the customer's newest message; an approved reply is never rewritten behind a person."""
+    if reply.status != R.DRAFT:
+        raise MoveRefused(f"reply {reply.id} is {reply.status}; only a draft is redrafted")
+    assert to.id is not None
+    reply.to_message_id, reply.text, reply.language = to.id, text, language
+    session.add(reply)
+    record(session, "system", "reply.redrafted", reply=reply)
+
+
+def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
+    if reply.status not in UNSENT:
+        raise MoveRefused(f"reply {reply.id} is {reply.status}; it can no longer be edited")
+    if text != reply.text:
+        record(session, actor, "reply.edited", reply=reply, detail={"before": reply.text})
+        reply.text = text
+        session.add(reply)
+
+
+def approve(session: Session, reply: Reply, actor: str, now: datetime | None = None) -> None:
+    """Approved for sending: the idempotency key is made now and kept for every attempt."""
+    now = now or utcnow()
+    _move_reply(reply, R.APPROVED)
+    reply.approved_by, reply.approved_at = actor, now
+    reply.idempotency_key = reply.idempotency_key or uuid.uuid4().hex
+    session.add(reply)
+    session.flush()
+    work.schedule(session, work.SEND, str(reply.id), now)
+    _note(session, actor, "reply.approved", reply=reply, at=now, account_id=_account_of(session, reply))
+
+
+def unapprove(session: Session, reply: Reply, actor: str) -> None:
+    """Back to draft while it has not started going out."""
+    _move_reply(reply, R.DRAFT)
+    reply.approved_by, reply.approved_at = None, None
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(session, actor, "reply.unapproved", reply=reply, account_id=_account_of(session, reply))
+
+
+def claim_for_sending(session: Session, reply_id: int, actor: str, now: datetime) -> Reply | None:
+    """approved -> sending as a compare-and-set: of two senders, exactly one gets the reply."""
+    won = session.execute(
+        sa.update(Reply)
+        .where(col(Reply.id) == reply_id, col(Reply.status) == R.APPROVED)
+        .values(status=R.SENDING, attempts=col(Reply.attempts) + 1)
+    )
+    if not won.rowcount:
+        return None
+    reply = session.get(Reply, reply_id, populate_existing=True)
+    assert reply is not None
+    record(session, actor, "reply.sending", reply=reply, detail={"attempt": reply.attempts})
+    return reply
+
+
+def resume_sending(session: Session, reply: Reply, actor: str) -> None:
+    """A reply left ``sending`` by a worker that died: another attempt, after checking the platform."""
+    if reply.status != R.SENDING:
+        raise MoveRefused(f"reply {reply.id} is {reply.status}, not sending")
+    reply.attempts += 1
+    session.add(reply)
+    record(session, actor, "reply.resumed", reply=reply, detail={"attempt": reply.attempts})
+
+
+def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, actor: str, to: Message) -> None:
+    """The platform has our reply: recorded, and the customer's messages up to the one answered are answered."""
+    _move_reply(reply, R.SENT)
+    reply.external_id, reply.sent_at, reply.last_error = external_id, at, None
+    session.add(reply)
+    _drop_send(session, reply)
+    case = session.get(Case, reply.case_id)
+    assert case is not None
+    _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail={"external_id": external_id})
+    mark_answered(session, case, at=at, up_to=to.created_at, actor=actor, via="reply")
+
+
+def settle_found(session: Session, reply: Reply, *, external_id: str, at: datetime, actor: str) -> None:
+    """An earlier attempt did reach the platform (seen on a poll before its answer was settled)."""
+    if reply.status == R.APPROVED:
+        _move_reply(reply, R.SENDING)
+    _move_reply(reply, R.SENT)
+    reply.external_id, reply.sent_at, reply.last_error = external_id, at, None
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(session, actor, "reply.sent", reply=reply, at=at, detail={"external_id": external_id, "found": True})
+
+
+def defer(session: Session, reply: Reply, actor: str, error: str, retry_at: datetime) -> None:
+    """Not sent this time (a timeout, a rate limit): back to approved, due again at ``retry_at``."""
+    _move_reply(reply, R.APPROVED)
+    reply.last_error = error
+    session.add(reply)
+    work.schedule(session, work.SEND, str(reply.id), retry_at)
+    record(session, actor, "reply.deferred", reply=reply, detail={"error": error, "until": retry_at.isoformat()})
+
+
+def fail(session: Session, reply: Reply, actor: str, error: str, now: datetime | None = None) -> None:
+    """Given up for good; the case stays open so a person sees it."""
+    _move_reply(reply, R.FAILED)
+    reply.last_error = error
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(session, actor, "reply.failed", reply=reply, at=now, detail={"error": error})
+
+
+def withdraw(session: Session, reply: Reply, actor: str, reason: str) -> None:
+    _move_reply(reply, R.WITHDRAWN)
+    reply.last_error = reason
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(session, actor, "reply.withdrawn", reply=reply, detail={"reason": reason})
+
+
+def _drop_send(session: Session, reply: Reply) -> None:
+    work.cancel(session, work.SEND, str(reply.id))
+
+
+def _account_of(session: Session, reply: Reply) -> int | None:
+    case = session.get(Case, reply.case_id)
+    return case.account_id if case is not None else None

@@ -1,0 +1,117 @@
+"""one lifecycle: events, durable work items, per-account coordinator state, withdrawn replies
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import socialcare.models
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "workitem",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("due_at", socialcare.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("lease_holder", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("lease_expires_at", socialcare.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("created_at", socialcare.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("kind", "key", name="uq_workitem_kind_key"),
+    )
+    with op.batch_alter_table("workitem", schema=None) as batch_op:
+        batch_op.create_index("ix_workitem_due_at", ["due_at"], unique=False)
+
+    op.create_table(
+        "event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", socialcare.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", socialcare.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("reply_id", sa.Integer(), nullable=True),
+        sa.Column("account_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["account.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["case.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["reply_id"],
+            ["reply.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_case_id"), ["case_id"], unique=False)
+        batch_op.create_index("ix_event_kind_at", ["kind", "at"], unique=False)
+
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("failing_since", socialcare.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("error_kind", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        for column in ("rate_limited_until", "send_limited_until"):
+            batch_op.add_column(sa.Column(column, socialcare.models.UTCDateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_due_at"))
+        batch_op.drop_index(batch_op.f("ix_case_status"))
+        batch_op.create_index("ix_case_status_due_at", ["status", "due_at"], unique=False)
+
+    with op.batch_alter_table("reply", schema=None) as batch_op:
+        batch_op.drop_column("sending_since")
+        batch_op.drop_column("next_attempt_at")
+
+    # Drafts withdrawn because the customer was answered elsewhere used to be stored as rejected.
+    op.execute(
+        "UPDATE reply SET status = 'withdrawn', last_error = NULL "
+        "WHERE status = 'rejected' AND last_error = 'the customer was already answered'"
+    )
+
+
+def downgrade() -> None:
+    op.execute(
+        "UPDATE reply SET status = 'rejected', last_error = 'the customer was already answered' "
+        "WHERE status = 'withdrawn'"
+    )
+    with op.batch_alter_table("reply", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("next_attempt_at", socialcare.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("sending_since", socialcare.models.UTCDateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_status_due_at")
+        batch_op.create_index(batch_op.f("ix_case_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_case_due_at"), ["due_at"], unique=False)
+
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.drop_column("send_limited_until")
+        batch_op.drop_column("rate_limited_until")
+        batch_op.drop_column("error_kind")
+        batch_op.drop_column("failing_since")
+
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_kind_at")
+        batch_op.drop_index(batch_op.f("ix_event_case_id"))
+
+    op.drop_table("event")
+    with op.batch_alter_table("workitem", schema=None) as batch_op:
+        batch_op.drop_index("ix_workitem_due_at")
+
+    op.drop_table("workitem")

@@ -1,0 +1,164 @@
+"""Runs due work items: the same code for the daemon's lanes, `daemon --once` and `socialcare send`.
+
+A worker claims one due item at a time with a lease, runs the handler for its kind, and releases
+it with the handler's answer (gone, or due again at a time). A handler that raises is a bug in
+that item's work, not in the worker: it is logged once with its traceback, the item is retried
+with a growing delay, and every other item goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from socialcare import coordinator, lifecycle, outbox, triage, work
+from socialcare.db import session_scope
+from socialcare.models import Case, CaseStatus, Reply, ReplyStatus, utcnow
+from socialcare.outbox import SendResult
+
+if TYPE_CHECKING:
+    from socialcare.app import App
+
+log = logging.getLogger("socialcare.worker")
+
+Handler = Callable[[str, datetime], datetime | None]
+"""Does the work for one key; returns when the item is due again, or None when it is done."""
+
+POLL_LANE = frozenset({work.POLL})
+SEND_LANE = frozenset({work.SEND})
+CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE})
+"""Lanes run side by side, so a slow platform never delays sending or deadline checks."""
+
+
+@dataclass
+class Worker:
+    app: App
+    holder: str
+    held: set[int] = field(default_factory=set)
+    sends: SendResult = field(default_factory=SendResult)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _bugs: set[tuple[str, str, str]] = field(default_factory=set)
+
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            work.POLL: self.poll,
+            work.PROCESS: self.process,
+            work.REFRESH: self.refresh,
+            work.SEND: self.send,
+            work.DEADLINE: self.deadline,
+        }
+
+    def run_due(
+        self, kinds: Collection[str], now: datetime | None = None, stop: Callable[[], bool] = lambda: False
+    ) -> int:
+        """Run due items of these kinds until none is due (or ``stop``); returns how many ran."""
+        ran = 0
+        while not stop():
+            claims = work.claim(self.app.engine, self.holder, kinds, now or utcnow())
+            if not claims:
+                return ran
+            for claim in claims:
+                self._run(claim, now)
+                ran += 1
+        return ran
+
+    def _run(self, claim: work.Claim, now: datetime | None) -> None:
+        at = now or utcnow()
+        with self._lock:
+            self.held.add(claim.id)
+        error = None
+        try:
+            due = self.handlers[claim.kind](claim.key, at)
+        except Exception as err:  # a bug in one item's work must not stop the others
+            error = f"{type(err).__name__}: {err}"
+            due = at + min(timedelta(seconds=5 * 2 ** min(claim.attempts, 10)), timedelta(minutes=30))
+            signature = (claim.kind, claim.key, type(err).__name__)
+            if signature not in self._bugs:
+                self._bugs.add(signature)
+                log.error("%s %s failed; retrying from %s", claim.kind, claim.key, due.isoformat(), exc_info=err)
+        finally:
+            with self._lock:
+                self.held.discard(claim.id)
+        with session_scope(self.app.engine) as session:
+            work.release(session, claim, due_at=due, error=error)
+
+    def renew(self) -> None:
+        """Keep our leases while the work in hand lasts."""
+        with self._lock:
+            ids = list(self.held)
+        work.renew(self.app.engine, self.holder, ids)
+
+    # -- handlers ---------------------------------------------------------------------------------
+
+    def poll(self, name: str, now: datetime) -> datetime | None:
+        connector = self.app.channels.get(name)
+        if connector is None:
+            return None  # no longer configured, or disabled: its item goes
+        interval = self.app.config.accounts[name].poll_interval
+        outcome = coordinator.poll(self.app.engine, connector, interval, now=now)
+        if outcome.skipped:
+            log.debug("%s: skipped, %s", name, outcome.skipped)
+        elif outcome.error is None and (outcome.fetched or outcome.outbound):
+            log.info("%s: fetched %d, new %d, ours %d", name, outcome.fetched, outcome.new, outcome.outbound)
+        elif outcome.error is None:
+            log.debug("%s: nothing new", name)
+        elif outcome.error and self.app.note_local_failure(name, outcome.error):
+            log.error("%s: %s", name, outcome.error)
+        return outcome.next_due
+
+    def process(self, _key: str, now: datetime) -> datetime | None:
+        outcome = self.app.process(now)
+        if outcome.classified or outcome.cases:
+            log.info("classified %d, cases updated %d", outcome.classified, outcome.cases)
+        return now if outcome.more else now + self.app.config.daemon.watch_interval
+
+    def refresh(self, case_id: str, now: datetime) -> datetime | None:
+        with session_scope(self.app.engine) as session:
+            triage.refresh_case(session, int(case_id), self.app.config, self.app.drafter, now)
+        return None
+
+    def send(self, reply_id: str, now: datetime) -> datetime | None:
+        attempt = outbox.send_one(self.app.engine, self.app.channels, int(reply_id), actor=self.holder, now=now)
+        with self._lock:
+            self.sends.add(attempt.outcome)
+        return attempt.retry_at
+
+    def deadline(self, case_id: str, now: datetime) -> datetime | None:
+        with session_scope(self.app.engine) as session:
+            case = session.get(Case, int(case_id))
+            if case is None:
+                return None
+            if case.due_at > now:
+                return case.due_at  # the deadline moved later since this check was planned
+            if lifecycle.deadline_passed(session, case, now):
+                zone = self.app.config.zone
+                local = case.due_at.astimezone(zone)
+                log.warning("case %s is past its deadline (due %s %s)", case.id, f"{local:%Y-%m-%d %H:%M}", zone.key)
+        return None
+
+
+def reconcile(app: App, now: datetime | None = None) -> None:
+    """Make sure every piece of work the store implies has its item (a store from before work items, say)."""
+    now = now or utcnow()
+    with session_scope(app.engine) as session:
+        for name in app.channels:
+            work.ensure(session, work.POLL, name, now)
+        work.ensure(session, work.PROCESS, "all", now)
+        ensure_sends(session, now)
+        for case_id, due in session.exec(select(Case.id, Case.due_at).where(Case.status == CaseStatus.OPEN)):
+            work.ensure(session, work.DEADLINE, str(case_id), due)
+
+
+def ensure_sends(session: Session, now: datetime) -> None:
+    """Every approved reply, and every one a crash left ``sending``, has its send item."""
+    for reply_id in session.exec(
+        select(Reply.id).where(col(Reply.status).in_((ReplyStatus.APPROVED, ReplyStatus.SENDING)))
+    ):
+        work.ensure(session, work.SEND, str(reply_id), now)
