@@ -7,11 +7,12 @@ the daemon call these functions; none of them sets a status itself.
 
 Replies::
 
-    draft ──approve──> approved ──claim──> sending ──> sent
-      │ <──unapprove──┘  │  ^                 │ ├────> failed
-      │                  │  └───── defer ─────┘ │      (retry later, same idempotency key)
-      ├──> withdrawn <───┤   the customer was answered another way
-      └──> rejected  <───┘   a person closed the case without a reply
+    draft ──approve──> approved ──claim──> sending ──sent──> sent
+      │ <─unapprove──┘  │  ^                 │  └──fail──> failed
+      │                 │  └────── defer ─────┘     (retry later, same idempotency key)
+      │                 └─────── found ──────────> sent  (seen on the platform before its answer)
+      ├──withdraw──> withdrawn <──┤   the customer was answered another way
+      └──reject────> rejected  <──┘   a person closed the case without a reply
 
 Cases::
 
@@ -36,19 +37,22 @@ from socialcare.models import Case, CaseStatus, Direction, Event, Message, Reply
 
 R, C = ReplyStatus, CaseStatus
 
-REPLY_MOVES: dict[ReplyStatus, frozenset[ReplyStatus]] = {
-    R.DRAFT: frozenset({R.APPROVED, R.WITHDRAWN, R.REJECTED}),
-    R.APPROVED: frozenset({R.DRAFT, R.SENDING, R.WITHDRAWN, R.REJECTED}),
-    R.SENDING: frozenset({R.SENT, R.FAILED, R.APPROVED}),
-    R.SENT: frozenset(),
-    R.FAILED: frozenset(),
-    R.WITHDRAWN: frozenset(),
-    R.REJECTED: frozenset(),
+REPLY_MOVES: dict[str, tuple[frozenset[ReplyStatus], ReplyStatus]] = {
+    "approve": (frozenset({R.DRAFT}), R.APPROVED),
+    "unapprove": (frozenset({R.APPROVED}), R.DRAFT),
+    "claim": (frozenset({R.APPROVED}), R.SENDING),
+    "sent": (frozenset({R.SENDING}), R.SENT),
+    "found": (frozenset({R.APPROVED, R.SENDING}), R.SENT),
+    "defer": (frozenset({R.SENDING}), R.APPROVED),
+    "fail": (frozenset({R.SENDING}), R.FAILED),
+    "withdraw": (frozenset({R.DRAFT, R.APPROVED}), R.WITHDRAWN),
+    "reject": (frozenset({R.DRAFT, R.APPROVED}), R.REJECTED),
 }
-CASE_MOVES: dict[CaseStatus, frozenset[CaseStatus]] = {
-    C.OPEN: frozenset({C.ANSWERED, C.CLOSED}),
-    C.ANSWERED: frozenset({C.OPEN, C.CLOSED}),
-    C.CLOSED: frozenset({C.OPEN}),
+"""Each move a reply can make: the statuses it may start from, and where it goes."""
+CASE_MOVES: dict[str, tuple[frozenset[CaseStatus], CaseStatus]] = {
+    "answer": (frozenset({C.OPEN}), C.ANSWERED),
+    "close": (frozenset({C.OPEN, C.ANSWERED}), C.CLOSED),
+    "reopen": (frozenset({C.ANSWERED, C.CLOSED}), C.OPEN),
 }
 UNSENT = (R.DRAFT, R.APPROVED)
 PENDING = (R.DRAFT, R.APPROVED, R.SENDING)
@@ -88,16 +92,24 @@ def _note(
     )
 
 
-def _move_reply(reply: Reply, to: ReplyStatus) -> None:
-    if to not in REPLY_MOVES[reply.status]:
-        raise MoveRefused(f"reply {reply.id} is {reply.status}; it cannot become {to}")
+def _move_reply(reply: Reply, move: str) -> None:
+    sources, to = REPLY_MOVES[move]
+    if reply.status not in sources:
+        raise MoveRefused(
+            f"reply {reply.id} is {reply.status}; it cannot {move.replace('_', ' ')} (only a reply that is "
+            f"{' or '.join(sorted(sources))} can)"
+        )
     reply.status = to
 
 
-def _move_case(case: Case, to: CaseStatus) -> None:
-    if to not in CASE_MOVES[case.status]:
-        raise MoveRefused(f"case {case.id} is {case.status}; it cannot become {to}")
+def _move_case(case: Case, move: str) -> None:
+    sources, to = CASE_MOVES[move]
+    if case.status not in sources:
+        raise MoveRefused(f"case {case.id} is {case.status}; it cannot be {_PAST[move]}")
     case.status = to
+
+
+_PAST = {"answer": "answered", "close": "closed", "reopen": "reopened"}
 
 
 # -- cases ----------------------------------------------------------------------------------------
@@ -121,7 +133,7 @@ def open_case(session: Session, *, account_id: int, identity_id: int, first: Mes
 
 def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:
     was = case.status
-    _move_case(case, C.OPEN)
+    _move_case(case, "reopen")
     case.closed_at, case.close_reason = None, None
     session.add(case)
     session.flush()
@@ -186,7 +198,7 @@ def mark_answered(
         return False
     if case.status != C.OPEN:
         return case.status == C.ANSWERED
-    _move_case(case, C.ANSWERED)
+    _move_case(case, "answer")
     case.closed_at = at
     session.add(case)
     work.cancel(session, work.DEADLINE, str(case.id))
@@ -205,12 +217,9 @@ def close(session: Session, case: Case, actor: str, reason: str, now: datetime |
     pending = session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING))).all()
     if any(r.status == R.SENDING for r in pending):
         raise MoveRefused(f"case {case.id}'s reply is being sent right now")
-    _move_case(case, C.CLOSED)
+    _move_case(case, "close")
     for reply in pending:
-        _move_reply(reply, R.REJECTED)
-        session.add(reply)
-        _drop_send(session, reply)
-        _note(session, actor, "reply.rejected", reply=reply, at=now, detail={"reason": reason})
+        reject(session, reply, actor, reason, now)
     for message in session.exec(select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))):
         message.answered_at = now
         session.add(message)
@@ -254,7 +263,7 @@ def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
 def approve(session: Session, reply: Reply, actor: str, now: datetime | None = None) -> None:
     """Approved for sending: the idempotency key is made now and kept for every attempt."""
     now = now or utcnow()
-    _move_reply(reply, R.APPROVED)
+    _move_reply(reply, "approve")
     reply.approved_by, reply.approved_at = actor, now
     reply.idempotency_key = reply.idempotency_key or uuid.uuid4().hex
     session.add(reply)
@@ -265,7 +274,7 @@ def approve(session: Session, reply: Reply, actor: str, now: datetime | None = N
 
 def unapprove(session: Session, reply: Reply, actor: str) -> None:
     """Back to draft while it has not started going out."""
-    _move_reply(reply, R.DRAFT)
+    _move_reply(reply, "unapprove")
     reply.approved_by, reply.approved_at = None, None
     session.add(reply)
     _drop_send(session, reply)
@@ -276,8 +285,8 @@ def claim_for_sending(session: Session, reply_id: int, actor: str, now: datetime
     """approved -> sending as a compare-and-set: of two senders, exactly one gets the reply."""
     won = session.execute(
         sa.update(Reply)
-        .where(col(Reply.id) == reply_id, col(Reply.status) == R.APPROVED)
-        .values(status=R.SENDING, attempts=col(Reply.attempts) + 1)
+        .where(col(Reply.id) == reply_id, col(Reply.status).in_(REPLY_MOVES["claim"][0]))
+        .values(status=REPLY_MOVES["claim"][1], attempts=col(Reply.attempts) + 1)
     )
     if not won.rowcount:
         return None
@@ -298,7 +307,7 @@ def resume_sending(session: Session, reply: Reply, actor: str) -> None:
 
 def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, actor: str, to: Message) -> None:
     """The platform has our reply: recorded, and the customer's messages up to the one answered are answered."""
-    _move_reply(reply, R.SENT)
+    _move_reply(reply, "sent")
     reply.external_id, reply.sent_at, reply.last_error = external_id, at, None
     session.add(reply)
     _drop_send(session, reply)
@@ -310,9 +319,7 @@ def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, acto
 
 def settle_found(session: Session, reply: Reply, *, external_id: str, at: datetime, actor: str) -> None:
     """An earlier attempt did reach the platform (seen on a poll before its answer was settled)."""
-    if reply.status == R.APPROVED:
-        _move_reply(reply, R.SENDING)
-    _move_reply(reply, R.SENT)
+    _move_reply(reply, "found")
     reply.external_id, reply.sent_at, reply.last_error = external_id, at, None
     session.add(reply)
     _drop_send(session, reply)
@@ -321,7 +328,7 @@ def settle_found(session: Session, reply: Reply, *, external_id: str, at: dateti
 
 def defer(session: Session, reply: Reply, actor: str, error: str, retry_at: datetime) -> None:
     """Not sent this time (a timeout, a rate limit): back to approved, due again at ``retry_at``."""
-    _move_reply(reply, R.APPROVED)
+    _move_reply(reply, "defer")
     reply.last_error = error
     session.add(reply)
     work.schedule(session, work.SEND, str(reply.id), retry_at)
@@ -330,7 +337,7 @@ def defer(session: Session, reply: Reply, actor: str, error: str, retry_at: date
 
 def fail(session: Session, reply: Reply, actor: str, error: str, now: datetime | None = None) -> None:
     """Given up for good; the case stays open so a person sees it."""
-    _move_reply(reply, R.FAILED)
+    _move_reply(reply, "fail")
     reply.last_error = error
     session.add(reply)
     _drop_send(session, reply)
@@ -338,11 +345,18 @@ def fail(session: Session, reply: Reply, actor: str, error: str, now: datetime |
 
 
 def withdraw(session: Session, reply: Reply, actor: str, reason: str) -> None:
-    _move_reply(reply, R.WITHDRAWN)
+    _move_reply(reply, "withdraw")
     reply.last_error = reason
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.withdrawn", reply=reply, detail={"reason": reason})
+
+
+def reject(session: Session, reply: Reply, actor: str, reason: str, now: datetime | None = None) -> None:
+    _move_reply(reply, "reject")
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(session, actor, "reply.rejected", reply=reply, at=now, detail={"reason": reason})
 
 
 def _drop_send(session: Session, reply: Reply) -> None:
