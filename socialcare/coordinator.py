@@ -63,6 +63,8 @@ class PollOutcome:
     outbound: int = 0
     skipped: str | None = None
     error: str | None = None
+    local: bool = False
+    """The error is this process's own (a secret it lacks), not recorded on the account."""
     next_due: datetime | None = None
 
 
@@ -104,7 +106,7 @@ def poll(
             if result.new_inbound:
                 work.nudge(session, work.PROCESS, "all", now)
     except SecretMissing as err:
-        outcome.error = str(err)
+        outcome.error, outcome.local = str(err), True
         return outcome
     except Exception as err:  # the coordinator is where every failure stops, a bug in ingest included
         outcome.error = f"{type(err).__name__}: {err}"
@@ -130,7 +132,7 @@ def failed(session: Session, account: Account, err: BaseException, now: datetime
     account.error_kind = kind
     retry_at = None
     if isinstance(err, RateLimited):
-        retry_at = max(err.retry_at or now + RATE_LIMIT_FALLBACK, account.rate_limited_until or now)
+        retry_at = max(_retry_at(err, now), account.rate_limited_until or now)
         account.rate_limited_until = retry_at
     if isinstance(err, AuthError):
         account.auth_failed_at = account.auth_failed_at or now
@@ -150,7 +152,7 @@ def send_failed(session: Session, account: Account, err: ConnectorError, now: da
     when sending waits, for a rate limit.
     """
     if isinstance(err, RateLimited):
-        until = max(err.retry_at or now + RATE_LIMIT_FALLBACK, account.send_limited_until or now)
+        until = max(_retry_at(err, now), account.send_limited_until or now)
         if account.send_limited_until is None or account.send_limited_until <= now:
             log.warning(
                 "%s: sending rate limited until %s; replies wait, polling goes on", account.name, until.isoformat()
@@ -169,6 +171,13 @@ def sent_ok(session: Session, account: Account, now: datetime) -> None:
         log.info("%s: sending rate limit over", account.name)
         account.send_limited_until = None
         session.add(account)
+
+
+def _retry_at(err: RateLimited, now: datetime) -> datetime:
+    """The platform's time to try again; a time already past (clock skew) still means a short wait."""
+    if err.retry_at is None or err.retry_at <= now:
+        return now + RATE_LIMIT_FALLBACK
+    return err.retry_at
 
 
 def _log_failure(account: Account, kind: str, err: BaseException, doing: str) -> None:

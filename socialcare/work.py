@@ -44,6 +44,7 @@ class Claim:
     id: int
     kind: str
     key: str
+    due_at: datetime
     attempts: int
     generation: int
     holder: str
@@ -58,9 +59,12 @@ def _upsert(session: Session, kind: str, key: str, due_at: datetime, *, earliest
         kind=kind, key=key, due_at=due_at, generation=0, attempts=0, created_at=utcnow()
     )
     new_due = stmt.excluded.due_at
-    if earliest:
+    if earliest:  # a running item's due time is the one being served: the new request stands on its own
         smaller = sa.func.least if session.get_bind().dialect.name == "postgresql" else sa.func.min
-        new_due = smaller(_TABLE.c.due_at, stmt.excluded.due_at)
+        new_due = sa.case(
+            (_TABLE.c.lease_holder.is_not(None), stmt.excluded.due_at),
+            else_=smaller(_TABLE.c.due_at, stmt.excluded.due_at),
+        )
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["kind", "key"],
@@ -124,9 +128,12 @@ def claim(
             sa.update(_TABLE)
             .where(_TABLE.c.id.in_(candidates.scalar_subquery()), _free(now))
             .values(lease_holder=holder, lease_expires_at=now + lease, attempts=_TABLE.c.attempts + 1)
-            .returning(_TABLE.c.id, _TABLE.c.kind, _TABLE.c.key, _TABLE.c.attempts, _TABLE.c.generation)
+            .returning(
+                _TABLE.c.id, _TABLE.c.kind, _TABLE.c.key, _TABLE.c.due_at, _TABLE.c.attempts, _TABLE.c.generation
+            )
         ).all()
-    return sorted((Claim(r.id, r.kind, r.key, r.attempts, r.generation, holder) for r in rows), key=lambda c: c.id)
+    claims = [Claim(r.id, r.kind, r.key, r.due_at, r.attempts, r.generation, holder) for r in rows]
+    return sorted(claims, key=lambda c: (c.due_at, c.id))
 
 
 def renew(

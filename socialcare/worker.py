@@ -34,6 +34,7 @@ POLL_LANE = frozenset({work.POLL})
 SEND_LANE = frozenset({work.SEND})
 CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE})
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
+MAX_RUNS = 1000
 
 
 @dataclass
@@ -58,9 +59,13 @@ class Worker:
     def run_due(
         self, kinds: Collection[str], now: datetime | None = None, stop: Callable[[], bool] = lambda: False
     ) -> int:
-        """Run due items of these kinds until none is due (or ``stop``); returns how many ran."""
+        """Run due items of these kinds until none is due (or ``stop``); returns how many ran.
+
+        At most ``MAX_RUNS`` per call, so an item that keeps asking to run again at once cannot
+        hold a lane: the next tick goes on with it.
+        """
         ran = 0
-        while not stop():
+        while not stop() and ran < MAX_RUNS:
             claims = work.claim(self.app.engine, self.holder, kinds, now or utcnow())
             if not claims:
                 return ran
@@ -109,8 +114,8 @@ class Worker:
             log.info("%s: fetched %d, new %d, ours %d", name, outcome.fetched, outcome.new, outcome.outbound)
         elif outcome.error is None:
             log.debug("%s: nothing new", name)
-        elif outcome.error and self.app.note_local_failure(name, outcome.error):
-            log.error("%s: %s", name, outcome.error)
+        elif outcome.local and self.app.note_local_failure(name, outcome.error):
+            log.error("%s: %s (this process lacks it; the account is left as it is)", name, outcome.error)
         return outcome.next_due
 
     def process(self, _key: str, now: datetime) -> datetime | None:
