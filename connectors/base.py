@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -219,6 +220,24 @@ class Connector(ABC):
             return self._secrets[key].get_secret_value()
         except KeyError:
             raise SecretMissing(f"account {self.name!r}: secret {key!r} is not set") from None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of this account's secrets masked.
+
+        For platform text that goes into an error or a log line: an error body can echo our own
+        request headers back, token included.
+        """
+        for form in sorted(set(self._secret_forms()), key=len, reverse=True):
+            if form:
+                text = text.replace(form, "***")
+        return text
+
+    def _secret_forms(self) -> Iterable[str]:
+        """Each secret as it may travel: as given and percent-encoded (OAuth 1.0a headers)."""
+        for value in self._secrets.values():
+            raw = value.get_secret_value()
+            yield raw
+            yield quote(raw, safe="")
 
     @abstractmethod
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
