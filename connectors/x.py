@@ -8,17 +8,22 @@ timeout. tweepy never waits on a rate limit here (``wait_on_rate_limit=False``):
 response hook reads ``x-rate-limit-remaining`` / ``-reset`` on every answer, so polling slows
 down before the window runs dry.
 
-Cursor: a small JSON object ``{"since_id", "month", "read"}`` — the newest mention id of the
-first page of the last poll, plus the posts read this calendar month (UTC) for the monthly read
-budget. The first poll (no cursor) reads only the newest page of mentions from the last
-``backfill_hours``, so connecting an account does not flood the queue with old conversations.
+Two timelines are read, since X never lists a post in its own author's mentions: the
+**mentions** (the customers) and the account's **own posts** (``GET /2/users/:id/tweets``,
+retweets excluded), where replies the team typed on X itself are found and returned as
+``from_us``, so no customer is answered twice. Cursor: JSON with, per timeline, the newest post
+id read (``since_id``) or, until there is one, the time to read from (``start``: the last poll's
+time less ``INDEXING_LAG``), plus the posts read this calendar month (UTC) for the monthly read
+budget. Every page newer than the cursor is read; only the very first poll reads a single page
+of the last ``backfill_hours``, so connecting an account does not flood the queue. Whatever is
+known to be left unread is logged as a warning.
 
 With ``monthly_read_budget`` set (X's plans cap posts read per month), reads are spent on
 schedule (see :class:`_Budget`): the poll interval stretches so the month's budget lasts, and
 when traffic outruns the budget the newest mentions are read first and a warning is logged.
 
 Retweets carry no new words: a retweet by someone else is dropped (its original is, or was, in
-the mentions), a retweet by us is kept as ``from_us``. Our own posts are ``from_us``.
+the mentions); our own retweets are not asked for.
 """
 
 from __future__ import annotations
@@ -66,6 +71,10 @@ X_API = "https://api.twitter.com"
 DAY = timedelta(days=1)
 MAX_LENGTH = 280
 MENTIONS_REACH = 800  # X serves at most the 800 newest mentions, however we page
+OWN_REACH = 3200  # and the 3200 newest posts of a user's own timeline
+#: With nothing read yet, the next poll asks for posts created since this long before the last
+#: one: a post can reach the timelines a little after its creation time (and clocks differ).
+INDEXING_LAG = timedelta(minutes=10)
 SEARCH_PAGES = 5  # find_reply looks at up to 500 of our posts in the conversation
 TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "lang", "referenced_tweets"]
 USER_FIELDS = ["name", "username"]
@@ -97,36 +106,60 @@ class XSettings(Settings):
 
 
 @dataclass
-class _Cursor:
-    """Where the last poll stopped and how many posts were read this month."""
+class _Stream:
+    """Where one timeline stands: the newest post read, or, before any, since when to read."""
 
-    since_id: str | None
+    since_id: str | None = None
+    start: datetime | None = None
+
+    def dump(self) -> dict[str, str | None]:
+        return {"since_id": self.since_id, "start": self.start.isoformat() if self.start else None}
+
+    @classmethod
+    def load(cls, since_id: Any, start: Any) -> _Stream:
+        if since_id is not None and not (isinstance(since_id, str) and since_id.isdigit()):
+            raise ValueError("since_id is not a tweet id")
+        begun = datetime.fromisoformat(start) if start is not None else None
+        if begun is not None and begun.tzinfo is None:
+            raise ValueError("start has no UTC offset")
+        return cls(since_id, begun)
+
+
+@dataclass
+class _Cursor:
+    """Both timelines' positions and how many posts were read this month.
+
+    ``mentions`` reads the customers, ``own`` the account's own posts (replies typed on X).
+    """
+
+    mentions: _Stream
+    own: _Stream
     month: str
     read: int = 0
 
     @classmethod
     def load(cls, cursor: str | None, now: datetime) -> _Cursor:
-        """A bare tweet id is accepted too; anything unreadable starts over like a first poll
-        (ingest is idempotent, so re-reading the backfill window duplicates nothing)."""
+        """A bare tweet id and the older one-timeline cursor are accepted too; anything unreadable
+        starts over like a first poll (ingest is idempotent, so re-reading duplicates nothing)."""
         month = now.strftime("%Y-%m")
         if cursor is None:
-            return cls(None, month)
+            return cls(_Stream(), _Stream(), month)
         if cursor.isdigit():
-            return cls(cursor, month)
+            return cls(_Stream(cursor), _Stream(), month)
         try:
             state = json.loads(cursor)
-            since_id, read, stored_month = str(state["since_id"]), int(state["read"]), str(state["month"])
-            if not since_id.isdigit():
-                raise ValueError("since_id is not a tweet id")
+            read, stored_month = int(state["read"]), str(state["month"])
+            mentions = _Stream.load(state["since_id"], state.get("start"))
+            own = _Stream.load(state.get("own_since_id"), state.get("own_start"))
         except (ValueError, KeyError, TypeError) as err:
             log.warning("unreadable X cursor %r (%s): starting over as on a first poll", cursor[:80], err)
-            return cls(None, month)
-        return cls(since_id, month, read if stored_month == month else 0)
+            return cls(_Stream(), _Stream(), month)
+        return cls(mentions, own, month, read if stored_month == month else 0)
 
-    def dump(self) -> str | None:
-        if self.since_id is None:
-            return None
-        return json.dumps({"since_id": self.since_id, "month": self.month, "read": self.read})
+    def dump(self) -> str:
+        mentions, own = self.mentions.dump(), self.own.dump()
+        state = {**mentions, "own_since_id": own["since_id"], "own_start": own["start"]}
+        return json.dumps({**state, "month": self.month, "read": self.read})
 
 
 @dataclass(frozen=True)
@@ -188,6 +221,7 @@ class XConnector(Connector):
         super().__init__(name, settings, secrets)
         self.clock: Callable[[], datetime] = utcnow
         self.pace = Pace(clock=lambda: self.clock())
+        self._own_blocked: datetime | None = None  # the own timeline's rate-limit window is spent until then
         self._client: tweepy.Client | None = None
         self._me: tuple[str, str] | None = None
         self._access_level: str | None = None
@@ -195,59 +229,110 @@ class XConnector(Connector):
     # -- the contract -------------------------------------------------------------------------
 
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
-        """New mentions since ``cursor``, oldest first; one request per page of ``page_size``."""
+        """New mentions, and our own replies typed on X, since ``cursor``; oldest first.
+
+        X never lists a post in its own author's mentions, so replies the team types on X itself
+        are read from the account's timeline (``GET /2/users/:id/tweets``): 2 requests when
+        nothing is new, plus one per further page of either. The timeline has its own rate-limit
+        window: once that is spent it is read again after its reset, from where it stopped.
+        """
         now = self.clock().astimezone(UTC)
         state = _Cursor.load(cursor, now)
-        me_id, _ = self._whoami()
-        params: dict[str, Any] = {
-            "max_results": self.settings.page_size,
-            "tweet_fields": TWEET_FIELDS,
-            "expansions": ["author_id"],
-            "user_fields": USER_FIELDS,
-        }
-        if state.since_id is not None:
-            params["since_id"] = state.since_id
-        else:
-            params["start_time"] = now - timedelta(hours=self.settings.backfill_hours)
-        max_pages = -(-MENTIONS_REACH // self.settings.page_size) if state.since_id is not None else 1
+        me_id, handle = self._whoami()
         budget = _Budget.of(self.settings.monthly_read_budget, now)
         allowance = budget.allowance(state.read, now) if budget else None
+        mentions, users = self._read(
+            "mentions", self.client.get_users_mentions, me_id, state.mentions, now, allowance, MENTIONS_REACH
+        )
+        own: dict[str, Mapping[str, Any]] = {}
+        left = None if allowance is None else allowance - len(mentions)
+        if (self._own_blocked is None or now >= self._own_blocked) and (left is None or left >= 5):
+            try:
+                own, _ = self._read("own posts", self.client.get_users_tweets, me_id, state.own, now, left, OWN_REACH)
+            except RateLimited as err:
+                log.info("account %r: our own posts are read after %s: %s", self.name, err.retry_at, err)
+        users[me_id] = {"id": me_id, "username": handle}
+        found = [self._message(t, users, me_id) for t in mentions.values()]
+        found += [self._message(t, users, me_id) for t in own.values() if "replied_to" in _references(t)]
+        messages = sorted((m for m in found if m is not None), key=lambda m: int(m.external_id))
+        state.read += len(mentions) + len(own)
+        if budget is not None and (ready := budget.next_read(state.read)) > now:
+            self.pace.block_until(ready)
+        return messages, state.dump()
+
+    def _read(
+        self,
+        what: str,
+        call: Callable[..., Any],
+        me_id: str,
+        stream: _Stream,
+        now: datetime,
+        allowance: int | None,
+        reach: int,
+    ) -> tuple[dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
+        """The posts of one timeline newer than ``stream`` (which it moves on), newest page first.
+
+        Every page is read, up to what X serves (``reach``), except on an account's very first
+        poll, which reads one page of the last ``backfill_hours``. Whatever is known to be left
+        unread is logged. Ids at or below ``since_id`` are dropped, so a page X serves twice
+        adds nothing.
+        """
+        params: dict[str, Any] = {"max_results": self.settings.page_size, "tweet_fields": TWEET_FIELDS}
+        if call == self.client.get_users_mentions:
+            params |= {"expansions": ["author_id"], "user_fields": USER_FIELDS}
+        else:
+            params["exclude"] = ["retweets"]
+        first = stream.since_id is None and stream.start is None
+        if stream.since_id is not None:
+            params["since_id"] = stream.since_id
+        else:
+            params["start_time"] = stream.start or now - timedelta(hours=self.settings.backfill_hours)
+        floor = int(stream.since_id or 0)
         tweets: dict[str, Mapping[str, Any]] = {}
         users: dict[str, Mapping[str, Any]] = {}
         newest: str | None = None
-        for page in range(max_pages):
+        tokens: set[str] = set()
+        skipped = ""
+        for page in range(1 if first else -(-reach // self.settings.page_size)):
             if allowance is not None:
                 params["max_results"] = min(self.settings.page_size, max(5, allowance - len(tweets)))
-            response = self._request(
-                "reading mentions", self.client.get_users_mentions, id=me_id, user_auth=self._read_user_auth, **params
-            )
+            response = self._request(f"reading {what}", call, id=me_id, user_auth=self._read_user_auth, **params)
             meta = _mapping(response.meta, "meta")
             if page == 0 and meta.get("newest_id") is not None:
                 newest = str(meta["newest_id"])
             for tweet in _tweets(response):
-                tweets[str(tweet.id)] = tweet.data
+                if int(tweet.id) > floor:
+                    tweets[str(tweet.id)] = tweet.data
             for user in _mapping(response.includes, "includes").get("users", []):
                 users[str(user.id)] = user.data
             token = meta.get("next_token")
             if not token:
                 break
+            if token in tokens:
+                raise MalformedPayload(f"X answered {what} with the same page twice; the cursor is kept")
+            tokens.add(token)
             if allowance is not None and len(tweets) >= allowance:
-                log.warning(
-                    "account %r: the monthly read budget of %d posts is spent for now; older mentions since the "
-                    "last poll are skipped (raise monthly_read_budget if your X plan allows)",
-                    self.name,
-                    self.settings.monthly_read_budget,
-                )
+                skipped = f"the monthly read budget of {self.settings.monthly_read_budget} posts is spent for now"
                 break
             params["pagination_token"] = token
-        messages = [m for m in (self._message(t, users, me_id) for t in tweets.values()) if m is not None]
-        messages.sort(key=lambda m: int(m.external_id))
-        state.read += len(tweets)
-        if newest is not None:
-            state.since_id = newest
-        if budget is not None and (ready := budget.next_read(state.read)) > now:
-            self.pace.block_until(ready)
-        return messages, state.dump()
+        else:
+            if token:
+                skipped = "the first poll reads one page" if first else f"X serves only the {reach} newest"
+        if not skipped and len(tweets) >= reach:
+            skipped = f"X serves only the {reach} newest"
+        if skipped:
+            log.warning(
+                "account %r: %s, so older %s since the last poll are skipped%s",
+                self.name,
+                skipped,
+                what,
+                " (raise monthly_read_budget if your X plan allows)" if "budget" in skipped else "",
+            )
+        if newest is not None and int(newest) > floor:
+            stream.since_id, stream.start = newest, None
+        elif stream.since_id is None:
+            stream.start = max(stream.start or now - INDEXING_LAG, now - INDEXING_LAG)
+        return tweets, users
 
     def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         """Post ``text`` as a reply to the customer's tweet; refused before sending if too long."""
@@ -380,7 +465,10 @@ class XConnector(Connector):
             return call(**params)
         except tweepy.TooManyRequests as err:
             retry_at = _from_epoch(err.reset_time)
-            self.pace.block_until(retry_at, fallback=timedelta(minutes=15))
+            if call == getattr(self._client, "get_users_tweets", None):
+                self._own_blocked = retry_at or self.clock() + timedelta(minutes=15)
+            else:
+                self.pace.block_until(retry_at, fallback=timedelta(minutes=15))
             when = retry_at.isoformat() if retry_at else "in 15 minutes"
             raise RateLimited(
                 f"X rate limit reached while {what}; account {self.name!r} waits until {when}", retry_at
@@ -419,7 +507,10 @@ class XConnector(Connector):
         """Session hook on every answer: feed the rate-limit headers to :attr:`pace`."""
         remaining = _header_int(response, "x-rate-limit-remaining")
         reset_at = _from_epoch(_header_int(response, "x-rate-limit-reset"))
-        self.pace.observe_remaining(remaining, reset_at)
+        if _OWN_TIMELINE.fullmatch(urlsplit(response.url).path) is None:
+            self.pace.observe_remaining(remaining, reset_at)
+        elif remaining is not None:  # our own posts wait for a spent window; they never slow the mentions
+            self._own_blocked = reset_at if remaining <= 1 else None
         self._access_level = response.headers.get("x-access-level", self._access_level)
 
     # -- translation --------------------------------------------------------------------------
@@ -543,6 +634,7 @@ def _from_epoch(seconds: int | None) -> datetime | None:
         return None
 
 
+_OWN_TIMELINE = re.compile(r"/2/users/\d+/tweets")
 _URL = re.compile(
     r"(?i)(?:https?://|www\.)[^\s<>\"]+"
     r"|(?<![@\w.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
