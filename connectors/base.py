@@ -232,6 +232,19 @@ class Connector(ABC):
                 text = text.replace(form, "***")
         return text
 
+    def scrub(self, err: BaseException) -> BaseException:
+        """``err`` and its causes with this account's secrets masked in their messages.
+
+        For a vendor exception about to become the ``__cause__`` of a connector error: a traceback
+        prints the whole chain, and the vendor's message may quote the platform's error body.
+        """
+        seen: BaseException | None = err
+        while seen is not None:
+            masked = tuple(self.redact(str(arg)) for arg in seen.args)
+            seen.args = tuple(m if m != str(a) else a for m, a in zip(masked, seen.args, strict=True))
+            seen = seen.__cause__ or seen.__context__
+        return err
+
     def _secret_forms(self) -> Iterable[str]:
         """Each secret as it may travel: as given and percent-encoded (OAuth 1.0a headers)."""
         for value in self._secrets.values():

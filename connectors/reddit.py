@@ -455,7 +455,10 @@ class RedditConnector(Connector):
         """praw's and prawcore's errors, and unreadable answers, as the connector error tree."""
         account = f"Reddit account {self.name!r}"
         try:
-            yield
+            try:
+                yield
+            except Exception as err:
+                raise self.scrub(err)  # noqa: B904 - the same exception, its message masked
         except ConnectorError:
             raise
         except RedditAPIException as err:

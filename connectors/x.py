@@ -462,7 +462,10 @@ class XConnector(Connector):
     def _request(self, what: str, call: Callable[..., Any], /, **params: Any) -> Any:
         """Run one tweepy call and translate every failure into the connector error tree."""
         try:
-            return call(**params)
+            try:
+                return call(**params)
+            except Exception as err:
+                raise self.scrub(err)  # noqa: B904 - the same exception, its message masked
         except tweepy.TooManyRequests as err:
             retry_at = _from_epoch(err.reset_time)
             if call == getattr(self._client, "get_users_tweets", None):
@@ -479,7 +482,7 @@ class XConnector(Connector):
                 "re-authenticate the account and update its secrets"
             ) from err
         except tweepy.Forbidden as err:
-            problem = _problem(err)
+            problem = _problem(err, self.redact)
             if any(marker in problem.kind for marker in PERMISSION_PROBLEMS):
                 raise AuthError(
                     f"X refused {what} for account {self.name!r}: {problem.detail}; "
@@ -489,11 +492,11 @@ class XConnector(Connector):
                 raise _Duplicate(f"X refused {what}: {problem.detail}") from err
             raise PermanentError(f"X refused {what}: {problem.detail}") from err
         except (tweepy.NotFound, tweepy.BadRequest) as err:
-            raise PermanentError(f"X refused {what}: {_problem(err).detail}") from err
+            raise PermanentError(f"X refused {what}: {_problem(err, self.redact).detail}") from err
         except tweepy.TwitterServerError as err:
-            raise TransientError(f"X failed while {what}: {_problem(err).detail}; will retry") from err
+            raise TransientError(f"X failed while {what}: {_problem(err, self.redact).detail}; will retry") from err
         except tweepy.HTTPException as err:
-            raise PermanentError(f"X refused {what}: {_problem(err).detail}") from err
+            raise PermanentError(f"X refused {what}: {_problem(err, self.redact).detail}") from err
         except requests.exceptions.JSONDecodeError as err:
             raise MalformedPayload(f"X answered {what} with something that is not JSON") from err
         except requests.Timeout as err:
@@ -584,8 +587,9 @@ class _Problem:
     detail: str
 
 
-def _problem(err: tweepy.HTTPException) -> _Problem:
-    """X's error body (RFC 7807 ``type``/``detail`` or a v1-style ``errors`` list), safe to show."""
+def _problem(err: tweepy.HTTPException, redact: Callable[[str], str]) -> _Problem:
+    """X's error body (RFC 7807 ``type``/``detail`` or a v1-style ``errors`` list), safe to show:
+    ``redact`` masks our secrets, as an error body may echo the request's headers."""
     status = getattr(err.response, "status_code", "?")
     try:
         body = err.response.json()
@@ -596,7 +600,7 @@ def _problem(err: tweepy.HTTPException) -> _Problem:
     kind = f"{body.get('type', '')} {body.get('reason', '')}"
     messages = [str(m) for m in err.api_messages]
     detail = str(body.get("detail") or "; ".join(messages) or body.get("title") or f"HTTP {status}")
-    return _Problem(kind, f"{detail[:300]} (HTTP {status})")
+    return _Problem(kind, f"{redact(detail)[:300]} (HTTP {status})")
 
 
 def _tweets(response: Any) -> list[tweepy.Tweet]:

@@ -134,6 +134,7 @@ class FakeReddit:
         self._window_start = clock()
         self._used = 0
         self._lock = threading.Lock()
+        self.api.fault_answers = self._fault_answer
         self._register()
 
     # -- scenario helpers -------------------------------------------------------------------
@@ -222,6 +223,20 @@ class FakeReddit:
 
     def unread(self) -> list[str]:
         return [c["data"]["name"] for c in self.inbox if c["data"]["new"]]
+
+    def _fault_answer(self, kind: str, request: Request) -> Response:
+        """The fault mode's answers as Reddit sends them: an HTML 429 with ``retry-after`` and a spent
+        budget (prawcore's recorded ``Session_request__too__many_requests__with_retry_headers``), a 503,
+        and a comment refusal or 400 whose text echoes the request's headers."""
+        if kind == "429":
+            headers = {"content-type": "text/html", "retry-after": "4", "x-ratelimit-remaining": "0"}
+            return Response(429, raw=b"<html>Too Many Requests</html>", headers={**headers, "x-ratelimit-reset": "30"})
+        if kind == "echo":
+            echoed = f"bad request, headers {json.dumps(request.headers)}"
+            if request.path.startswith("/api/comment"):
+                return Response(200, {"json": {"errors": [["BAD_REQUEST", echoed, "text"]]}})
+            return Response(400, {"message": "Bad Request", "error": 400, "explanation": echoed})
+        return Response(503, {"message": "Service Unavailable", "error": 503})
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -108,6 +108,7 @@ class FakeX:
         self._lock = threading.RLock()
         self.add_user(*brand)
         self.api = FakeAPI()
+        self.api.fault_answers = self._fault_answer
         self._routes()
 
     # -- scenario helpers ---------------------------------------------------------------------
@@ -225,6 +226,18 @@ class FakeX:
         return [
             t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])
         ]
+
+    def _fault_answer(self, kind: str, request: Request) -> Response:
+        """The fault mode's answers in X's shapes: its 503 and 429 bodies, reset headers, and an
+        invalid-request problem whose detail echoes the request's headers."""
+        if kind == "429":
+            reset = str(int(self.clock().timestamp()) + 60)
+            headers = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+            return Response(429, recorded("too_many_requests"), headers)
+        if kind == "echo":
+            echoed = _invalid("query", f"is invalid; request headers: {json.dumps(request.headers)}")
+            return Response(400, {**echoed, "detail": echoed["errors"][0]["message"]})
+        return Response(503, recorded("service_unavailable"))
 
     # -- the API ------------------------------------------------------------------------------
 
