@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors import load
-from connectors.base import Connector, Pace
+from connectors import load, sandbox
+from connectors.base import Connector, Pace, TransientError
 from tests.conftest import Clock
 from tests.connectors.meta.fake import FakeGraph
 from tests.connectors.reddit.fake import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, FakeReddit
@@ -73,6 +74,14 @@ class Harness:
 
     def tick(self) -> None:
         self.clock.tick(61)
+
+    def faults(self, rate: float, seed: int, kinds: tuple[str, ...]) -> None:
+        """Switch the fake's fault mode on (``rate=0``: off); slow answers outlast :data:`TIMEOUT`."""
+        assert self.api is not None
+        self.api.faults(rate, seed, kinds, delay=2 * TIMEOUT)
+
+    def injected(self) -> list[str]:
+        return [kind for kind, _, _ in self.api.injected] if self.api is not None else []
 
 
 class XHarness(Harness):
@@ -244,14 +253,48 @@ class InstagramHarness(GraphHarness):
 
 
 class SandboxHarness(Harness):
+    """The sandbox's faults are its file's: a write that fails before or after the rename."""
+
     platform = "sandbox"
+    _saved: Callable[[Path, dict[str, Any]], None] | None = None
+
+    def faults(self, rate: float, seed: int, kinds: tuple[str, ...]) -> None:
+        self._saved = self._saved or sandbox._replace
+        self._failed: list[str] = getattr(self, "_failed", [])
+        if rate == 0:
+            sandbox._replace = self._saved
+            return
+        rng, write = random.Random(seed), self._saved
+
+        def flaky(path: Path, data: dict[str, Any]) -> None:
+            draw = rng.random()
+            if draw < rate / 2:
+                self._failed.append("before")
+                raise TransientError(f"cannot write the sandbox file {path}: No space left on device")
+            write(path, data)
+            if draw < rate:
+                self._failed.append("after")
+                raise TransientError(f"cannot write the sandbox file {path}: Input/output error")
+
+        sandbox._replace = flaky
+
+    def injected(self) -> list[str]:
+        return list(getattr(self, "_failed", []))
+
+    def stop(self) -> None:
+        if self._saved is not None:
+            sandbox._replace = self._saved
 
     def options(self) -> dict[str, Any]:
         return {"path": self.tmp_path / "sandbox.json"}
 
     def customer(self, text: str) -> str:
-        connector = self.connector()
-        return connector.post(f"customer{next(self._texts)}", text)  # type: ignore[attr-defined]
+        """Customers write through their own sandbox, which the fault mode leaves alone."""
+        flaky, sandbox._replace = sandbox._replace, self._saved or sandbox._replace
+        try:
+            return self.connector().post(f"customer{next(self._texts)}", text)  # type: ignore[attr-defined]
+        finally:
+            sandbox._replace = flaky
 
     def break_auth(self) -> None:
         raise NotImplementedError("the sandbox has no credentials to revoke")
