@@ -44,6 +44,9 @@ __all__ = [
     "SecretMissing",
     "Settings",
     "TransientError",
+    "mapping",
+    "platform_id",
+    "platform_text",
     "utcnow",
 ]
 
@@ -88,6 +91,31 @@ class ReplyRefused(PermanentError):
 
 class MalformedPayload(ConnectorError):
     """The platform's answer could not be read as the documented shape."""
+
+
+def platform_id(value: Any, what: str) -> str:
+    """A platform's id as text: a non-empty string, or an int; anything else is :class:`MalformedPayload`."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise MalformedPayload(f"{what} is {ascii(value)[:40]}, not an id")
+    return str(value)
+
+
+def platform_text(value: Any, what: str) -> str:
+    """A message's text exactly as sent (absent: empty); a value that is not text is :class:`MalformedPayload`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} is a {type(value).__name__}, not text")
+    return value
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """An object of the payload (absent: empty); anything but an object is :class:`MalformedPayload`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{what} is a {type(value).__name__}, not an object")
+    return value
 
 
 @dataclass(frozen=True)

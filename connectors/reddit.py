@@ -65,6 +65,9 @@ from connectors.base import (
     ReplyRefused,
     Settings,
     TransientError,
+    mapping,
+    platform_id,
+    platform_text,
     utcnow,
 )
 
@@ -344,29 +347,36 @@ class RedditConnector(Connector):
         return listing
 
     def _to_message(self, child: Mapping[str, Any], source: str) -> InboundMessage | None:
+        """A comment or post as a message; ``None`` for what is no case (private messages)."""
         with self._translate("poll"):
-            kind, data = child["kind"], child["data"]
+            child = mapping(child, "a listing item")
+            kind, data = child.get("kind"), mapping(child.get("data"), "a listing item's data")
             if kind == "t4" or (source == "inbox" and data.get("type") not in INBOX_TYPES):
                 return None
+            where = _text_or_none(data.get("context")) or _text_or_none(data.get("permalink")) or ""
             if kind == "t1":
-                thread = data.get("link_id") or _thread_from(data.get("context") or data.get("permalink") or "")
-                text, parent = data["body"], data["parent_id"]
-                link = (data.get("context") or data.get("permalink") or "").split("?")[0]
+                thread = platform_id(data.get("link_id"), "a comment's post") if data.get("link_id") else None
+                text, parent = (
+                    platform_text(data.get("body"), "a comment"),
+                    platform_id(data.get("parent_id"), "a parent"),
+                )
+                thread, link = thread or _thread_from(where), where.split("?")[0]
             elif kind == "t3":
-                thread, parent, link = data["name"], None, data["permalink"]
-                text = "\n\n".join(part for part in (data["title"], data.get("selftext", "")) if part)
+                thread, parent, link = platform_id(data.get("name"), "a post's id"), None, where
+                title, body = platform_text(data.get("title"), "a title"), platform_text(data.get("selftext"), "a post")
+                text = "\n\n".join(part for part in (title, body) if part)
             else:
                 return None
-            author = data.get("author") or "[deleted]"
+            author = _text_or_none(data.get("author")) or "[deleted]"
             return InboundMessage(
                 platform=self.platform,
-                external_id=data["name"],
+                external_id=platform_id(data.get("name"), "an item's fullname"),
                 thread_id=thread,
                 parent_id=parent,
-                author_id=data.get("author_fullname") or author,
+                author_id=_text_or_none(data.get("author_fullname")) or author,
                 author_handle=author,
                 text=text,
-                created_at=_utc(data["created_utc"]),
+                created_at=_utc(data.get("created_utc")),
                 url=self._link(link),
                 from_us=author.lower() == self.secret("username").lower(),
                 raw=dict(child),
@@ -668,7 +678,17 @@ def _thread_from(path: str) -> str:
 
 
 def _utc(timestamp: Any) -> datetime:
-    return datetime.fromtimestamp(float(timestamp), UTC)
+    """Reddit's ``created_utc`` (epoch seconds) as an aware time."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        raise MalformedPayload(f"Reddit sent created_utc = {ascii(timestamp)[:40]}, not a time")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedPayload(f"Reddit sent created_utc = {timestamp!r}, not a time") from None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _seconds(value: str | None) -> float | None:

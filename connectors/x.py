@@ -56,6 +56,9 @@ from connectors.base import (
     ReplyRefused,
     Settings,
     TransientError,
+    mapping,
+    platform_id,
+    platform_text,
     utcnow,
 )
 
@@ -297,13 +300,13 @@ class XConnector(Connector):
             if allowance is not None:
                 params["max_results"] = min(self.settings.page_size, max(5, allowance - len(tweets)))
             response = self._request(f"reading {what}", call, id=me_id, user_auth=self._read_user_auth, **params)
-            meta = _mapping(response.meta, "meta")
+            meta = mapping(response.meta, "meta")
             if page == 0 and meta.get("newest_id") is not None:
                 newest = str(meta["newest_id"])
             for tweet in _tweets(response):
                 if int(tweet.id) > floor:
                     tweets[str(tweet.id)] = tweet.data
-            for user in _mapping(response.includes, "includes").get("users", []):
+            for user in mapping(response.includes, "includes").get("users", []):
                 users[str(user.id)] = user.data
             token = meta.get("next_token")
             if not token:
@@ -350,7 +353,7 @@ class XConnector(Connector):
             if existing is None:
                 raise
             return existing
-        data = _mapping(response.data, "created tweet")
+        data = mapping(response.data, "created tweet")
         if "id" not in data:
             raise MalformedPayload("X accepted the reply but returned no tweet id")
         return Receipt(external_id=str(data["id"]), sent_at=self.clock(), url=self._status_url(data["id"]), raw=data)
@@ -379,7 +382,7 @@ class XConnector(Connector):
                 if _references(data).get("replied_to") == to.external_id and _comparable(tweet.text) == want:
                     sent_at = tweet.created_at or self.clock()
                     return Receipt(external_id=str(tweet.id), sent_at=sent_at, url=self._status_url(tweet.id), raw=data)
-            token = _mapping(response.meta, "meta").get("next_token")
+            token = mapping(response.meta, "meta").get("next_token")
             if not token:
                 return None
             params["next_token"] = token
@@ -521,29 +524,34 @@ class XConnector(Connector):
     def _message(
         self, data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str
     ) -> InboundMessage | None:
+        """A post as a message; ``None`` for someone else's retweet; :class:`MalformedPayload` if unreadable."""
+        data = mapping(data, "a post")
         refs = _references(data)
+        tweet_id = platform_id(data.get("id"), "a post's id")
+        author_id = platform_id(data.get("author_id"), "a post's author")
+        text = platform_text(data.get("text"), "a post's text")
         try:
-            tweet_id, author_id, text = str(data["id"]), str(data["author_id"]), str(data["text"])
             created_at = datetime.strptime(data["created_at"], "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-        except (KeyError, ValueError, TypeError) as err:
-            raise MalformedPayload(f"X sent a mention without a readable {err}") from err
+        except (KeyError, ValueError, TypeError, OverflowError) as err:
+            raise MalformedPayload(f"X sent a post without a readable created_at ({type(err).__name__})") from None
         from_us = author_id == me_id
         if "retweeted" in refs and not from_us:
             return None
-        user = users.get(author_id, {})
-        handle = str(user.get("username") or author_id)
-        lang = data.get("lang")
+        user = mapping(users.get(author_id), "a post's author")
+        handle = user.get("username") if isinstance(user.get("username"), str) else author_id
+        name, lang = user.get("name"), data.get("lang")
+        conversation = data.get("conversation_id")
         return InboundMessage(
             platform=self.platform,
             external_id=tweet_id,
-            thread_id=str(data.get("conversation_id") or tweet_id),
+            thread_id=tweet_id if conversation is None else platform_id(conversation, "a conversation id"),
             author_id=author_id,
             author_handle=handle,
-            author_name=user.get("name"),
+            author_name=name if isinstance(name, str) else None,
             text=html.unescape(text),
             created_at=created_at,
             parent_id=refs.get("replied_to"),
-            language=lang if lang and lang != "und" else None,
+            language=lang if isinstance(lang, str) and lang and lang != "und" else None,
             url=f"https://x.com/{handle}/status/{tweet_id}",
             from_us=from_us,
             raw={"tweet": dict(data), "author": dict(user) or None},
@@ -613,15 +621,9 @@ def _tweets(response: Any) -> list[tweepy.Tweet]:
 
 def _references(data: Mapping[str, Any]) -> dict[str, str]:
     refs = data.get("referenced_tweets") or []
-    return {str(r.get("type")): str(r.get("id")) for r in refs if isinstance(r, Mapping)}
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedPayload(f"X sent {what} that is not an object")
-    return value
+    if not isinstance(refs, list):
+        raise MalformedPayload("X sent referenced_tweets that is not a list")
+    return {str(r.get("type")): platform_id(r.get("id"), "a referenced post") for r in refs if isinstance(r, Mapping)}
 
 
 def _header_int(response: requests.Response, name: str) -> int | None:
