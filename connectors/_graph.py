@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
@@ -78,6 +78,11 @@ USAGE_THRESHOLD = 80.0
 THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
 #: Without a hint from the usage headers, how long to leave a throttled account alone.
 DEFAULT_THROTTLE_PAUSE = timedelta(minutes=15)
+#: "Application limit reached" (341) and "temporarily blocked for policies violations" (368) are
+#: waits, not refusals; a policy block lasts longer, so it is asked about again less often.
+WAIT_CODES = {341: DEFAULT_THROTTLE_PAUSE, 368: timedelta(hours=1)}
+#: Codes meaning the app or token may not do this at all (3: capability, 10 and 200-299: permission).
+CAPABILITY_CODE = 3
 #: Messenger's "outside of allowed window" refusal: code 10 under several subcodes (2018278 and
 #: others for older policies), all with this message; it is a closed window, not a missing permission.
 OUTSIDE_WINDOW_SUBCODE = 2018278
@@ -143,10 +148,11 @@ def parse_time(value: Any) -> datetime:
 class Graph:
     """Calls to one account's Graph endpoints, with usage pacing and error translation."""
 
-    def __init__(self, http: httpx.Client, pace: Pace, account: str) -> None:
+    def __init__(self, http: httpx.Client, pace: Pace, account: str, redact: Callable[[str], str] = str) -> None:
         self._http = http
         self._pace = pace
         self._account = account
+        self._redact = redact
         #: Graph's clock (its ``Date`` header, else ours when asking) at the last answer.
         self.answered_at: datetime | None = None
 
@@ -235,7 +241,7 @@ class Graph:
     def _error(self, error: dict[str, Any], where: str, status: int, regain_at: datetime | None) -> Exception:
         code = error.get("code")
         subcode = error.get("error_subcode")
-        text = str(error.get("message") or "no message")
+        text = self._redact(str(error.get("message") or "no message"))[:500]
         trace = f" (fbtrace_id {error['fbtrace_id']})" if error.get("fbtrace_id") else ""
         said = f"account {self._account!r}: Graph refused {where}: {text} [code {code}"
         said += f", subcode {subcode}]{trace}" if subcode is not None else f"]{trace}"
@@ -243,6 +249,17 @@ class Graph:
             retry_at = regain_at or utcnow() + DEFAULT_THROTTLE_PAUSE
             self._pace.block_until(retry_at)
             return RateLimited(f"{said}; throttled, next try after {retry_at:%H:%M} UTC", retry_at)
+        if code in WAIT_CODES:
+            retry_at = regain_at or utcnow() + WAIT_CODES[code]
+            self._pace.block_until(retry_at)
+            why = "the app's limit is reached" if code == 341 else "Meta blocks this action for now (policy)"
+            return RateLimited(f"{said}; {why}, next try after {retry_at:%H:%M} UTC", retry_at)
+        if code == CAPABILITY_CODE:
+            named = _PERMISSION.search(text)
+            capability = named.group(1) if named else "the capability this call needs"
+            return AuthError(
+                f"{said}; the app lacks {capability}: request it for the app (App Review), then renew the Page token"
+            )
         if code in (190, 102):
             return AuthError(f"{said}; the Page access token expired or was revoked: renew the Page token")
         if code == 10 and (subcode == OUTSIDE_WINDOW_SUBCODE or OUTSIDE_WINDOW_MESSAGE in text.lower()):
@@ -362,7 +379,8 @@ class GraphConnector(Connector):
     @property
     def graph(self) -> Graph:
         if self._graph is None:
-            self._graph = Graph(make_http(self.settings, self.secret("page_access_token")), self.pace, self.name)
+            token = self.secret("page_access_token")
+            self._graph = Graph(make_http(self.settings, token), self.pace, self.name, self.redact)
         return self._graph
 
     def _load_cursor(self, cursor: str | None) -> dict[str, Any]:

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -43,6 +44,9 @@ __all__ = [
     "SecretMissing",
     "Settings",
     "TransientError",
+    "mapping",
+    "platform_id",
+    "platform_text",
     "utcnow",
 ]
 
@@ -87,6 +91,31 @@ class ReplyRefused(PermanentError):
 
 class MalformedPayload(ConnectorError):
     """The platform's answer could not be read as the documented shape."""
+
+
+def platform_id(value: Any, what: str) -> str:
+    """A platform's id as text: a non-empty string, or an int; anything else is :class:`MalformedPayload`."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise MalformedPayload(f"{what} is {ascii(value)[:40]}, not an id")
+    return str(value)
+
+
+def platform_text(value: Any, what: str) -> str:
+    """A message's text exactly as sent (absent: empty); a value that is not text is :class:`MalformedPayload`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} is a {type(value).__name__}, not text")
+    return value
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """An object of the payload (absent: empty); anything but an object is :class:`MalformedPayload`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{what} is a {type(value).__name__}, not an object")
+    return value
 
 
 @dataclass(frozen=True)
@@ -219,6 +248,37 @@ class Connector(ABC):
             return self._secrets[key].get_secret_value()
         except KeyError:
             raise SecretMissing(f"account {self.name!r}: secret {key!r} is not set") from None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of this account's secrets masked.
+
+        For platform text that goes into an error or a log line: an error body can echo our own
+        request headers back, token included.
+        """
+        for form in sorted(set(self._secret_forms()), key=len, reverse=True):
+            if form:
+                text = text.replace(form, "***")
+        return text
+
+    def scrub(self, err: BaseException) -> BaseException:
+        """``err`` and its causes with this account's secrets masked in their messages.
+
+        For a vendor exception about to become the ``__cause__`` of a connector error: a traceback
+        prints the whole chain, and the vendor's message may quote the platform's error body.
+        """
+        seen: BaseException | None = err
+        while seen is not None:
+            masked = tuple(self.redact(str(arg)) for arg in seen.args)
+            seen.args = tuple(m if m != str(a) else a for m, a in zip(masked, seen.args, strict=True))
+            seen = seen.__cause__ or seen.__context__
+        return err
+
+    def _secret_forms(self) -> Iterable[str]:
+        """Each secret as it may travel: as given and percent-encoded (OAuth 1.0a headers)."""
+        for value in self._secrets.values():
+            raw = value.get_secret_value()
+            yield raw
+            yield quote(raw, safe="")
 
     @abstractmethod
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:

@@ -26,7 +26,16 @@ from typing import Any, Literal
 from pydantic import Field
 
 from connectors._graph import GraphConnector, GraphSettings, Seen, items, parse_time
-from connectors.base import Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+from connectors.base import (
+    Capabilities,
+    InboundMessage,
+    MalformedPayload,
+    Receipt,
+    mapping,
+    platform_id,
+    platform_text,
+    utcnow,
+)
 
 __all__ = ["FacebookConnector", "FacebookSettings"]
 
@@ -157,19 +166,24 @@ class FacebookConnector(GraphConnector):
                 f"account {self.name!r}: a comment came without its id; "
                 "the token's user needs the MODERATE task on the Page"
             )
-        author = comment.get("from") or {}
-        parent = (comment.get("parent") or {}).get("id")
+        comment_id = platform_id(comment["id"], "a comment's id")
+        author = mapping(comment.get("from"), "a comment's author")
+        parent_id = mapping(comment.get("parent"), "a comment's parent").get("id")
+        parent = None if parent_id is None else platform_id(parent_id, "a comment's parent")
+        author_id = "" if author.get("id") is None else platform_id(author.get("id"), "a comment's author")
+        name = author.get("name") if isinstance(author.get("name"), str) else None
+        link = comment.get("permalink_url") or post.get("permalink_url")
         return InboundMessage(
             platform=self.platform,
-            external_id=str(comment["id"]),
-            thread_id=str(parent or comment["id"]),
-            author_id=str(author.get("id") or ""),
-            author_handle=str(author.get("name") or author.get("id") or "unknown"),
-            author_name=author.get("name"),
-            text=str(comment.get("message") or ""),
+            external_id=comment_id,
+            thread_id=parent or comment_id,
+            author_id=author_id,
+            author_handle=name or author_id or "unknown",
+            author_name=name,
+            text=platform_text(comment.get("message"), "a comment's message"),
             created_at=created,
-            parent_id=str(parent or post["id"]),
-            url=comment.get("permalink_url") or post.get("permalink_url"),
-            from_us=str(author.get("id")) == self.settings.page_id,
+            parent_id=parent or platform_id(post.get("id"), "a post's id"),
+            url=link if isinstance(link, str) else None,
+            from_us=author_id == self.settings.page_id,
             raw={"comment": dict(comment), "post_id": str(post["id"])},
         )

@@ -25,7 +25,16 @@ from typing import Any
 from pydantic import Field
 
 from connectors._graph import GraphConnector, GraphSettings, Seen, following, items, parse_time
-from connectors.base import Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+from connectors.base import (
+    Capabilities,
+    InboundMessage,
+    MalformedPayload,
+    Receipt,
+    mapping,
+    platform_id,
+    platform_text,
+    utcnow,
+)
 
 __all__ = ["InstagramConnector", "InstagramSettings"]
 
@@ -140,19 +149,23 @@ class InstagramConnector(GraphConnector):
     def _message(
         self, comment: Mapping[str, Any], media: Mapping[str, Any], created: datetime, top: str | None
     ) -> InboundMessage:
-        author = comment.get("from") or {}
-        username = comment.get("username") or author.get("username")
-        parent = top or (str(comment["parent_id"]) if comment.get("parent_id") else None)
+        comment_id = platform_id(comment["id"], "a comment's id")
+        author = mapping(comment.get("from"), "a comment's author")
+        named = comment.get("username") or author.get("username")
+        username = named if isinstance(named, str) else None
+        author_id = "" if author.get("id") is None else platform_id(author.get("id"), "a comment's author")
+        parent = top or (platform_id(comment["parent_id"], "a reply's parent") if comment.get("parent_id") else None)
+        link = media.get("permalink")
         return InboundMessage(
             platform=self.platform,
-            external_id=str(comment["id"]),
-            thread_id=parent or str(comment["id"]),
-            author_id=str(author.get("id") or username or ""),
-            author_handle=str(username or author.get("id") or "unknown"),
-            text=str(comment.get("text") or ""),
+            external_id=comment_id,
+            thread_id=parent or comment_id,
+            author_id=author_id or username or "",
+            author_handle=username or author_id or "unknown",
+            text=platform_text(comment.get("text"), "a comment's text"),
             created_at=created,
-            parent_id=parent or str(media["id"]),
-            url=media.get("permalink"),
+            parent_id=parent or platform_id(media.get("id"), "a media id"),
+            url=link if isinstance(link, str) else None,
             from_us=self._ours(comment),
             raw={"comment": {k: v for k, v in comment.items() if k != "replies"}, "media_id": str(media["id"])},
         )

@@ -23,7 +23,16 @@ from typing import Any
 from pydantic import Field
 
 from connectors._graph import GraphConnector, GraphSettings, Seen, following, items, parse_time
-from connectors.base import Capabilities, InboundMessage, MalformedPayload, Receipt, utcnow
+from connectors.base import (
+    Capabilities,
+    InboundMessage,
+    MalformedPayload,
+    Receipt,
+    mapping,
+    platform_id,
+    platform_text,
+    utcnow,
+)
 
 __all__ = ["MessengerConnector", "MessengerSettings"]
 
@@ -117,16 +126,18 @@ class MessengerConnector(GraphConnector):
     def _message(self, message: Mapping[str, Any], conversation_id: str, created: datetime) -> InboundMessage:
         if "id" not in message:
             raise MalformedPayload(f"account {self.name!r}: a Messenger message came without its id")
-        sender = message.get("from") or {}
+        sender = mapping(message.get("from"), "a message's sender")
+        sender_id = "" if sender.get("id") is None else platform_id(sender.get("id"), "a message's sender")
+        name = sender.get("name") if isinstance(sender.get("name"), str) else None
         return InboundMessage(
             platform=self.platform,
-            external_id=str(message["id"]),
+            external_id=platform_id(message["id"], "a message's id"),
             thread_id=conversation_id,
-            author_id=str(sender.get("id") or ""),
-            author_handle=str(sender.get("name") or sender.get("id") or "unknown"),
-            author_name=sender.get("name"),
-            text=str(message.get("message") or ""),
+            author_id=sender_id,
+            author_handle=name or sender_id or "unknown",
+            author_name=name,
+            text=platform_text(message.get("message"), "a message's text"),
             created_at=created,
-            from_us=str(sender.get("id")) == self.settings.page_id,
+            from_us=sender_id == self.settings.page_id,
             raw={"message": dict(message), "conversation_id": conversation_id},
         )

@@ -23,16 +23,18 @@ the requestor applies ``timeout`` itself.
 
 Cursor: JSON with a mark per source (``inbox``, ``search``): the newest item seen (fullname and
 ``created_utc``) and the polls since anything was new. Each poll asks for items newer than it
-(``before=<fullname>``, ``page_size`` a page) and follows the answer's own ``before`` only while
-Reddit says newer items remain: one request per source when nothing is new, ceil(n/page_size)
-for n new. Every ``RECHECK_EVERY`` idle polls the newest page is read instead (still one
-request), because Reddit answers ``before=X`` with nothing once X is removed from the listing.
-The first poll reads the newest page only, keeping the last ``backfill_hours``. Private
-messages (``t4``) are not cases on this public channel.
+(``before=<fullname>``, ``page_size`` a page, with ``count`` so that Reddit fills in the
+answer's ``before``) and follows that ``before`` only while Reddit says newer items remain:
+one request per source when nothing is new, ceil(n/page_size) for n new. Every
+``RECHECK_EVERY`` idle polls the newest page is read instead (still one request), because
+Reddit answers ``before=X`` with nothing once X is removed from the listing. The first poll
+reads the newest page only, keeping the last ``backfill_hours``. Private messages (``t4``) are
+not cases on this public channel.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -63,6 +65,9 @@ from connectors.base import (
     ReplyRefused,
     Settings,
     TransientError,
+    mapping,
+    platform_id,
+    platform_text,
     utcnow,
 )
 
@@ -75,6 +80,7 @@ REDDIT_URL = "https://www.reddit.com"
 MAX_LENGTH = 10_000  # Reddit rejects longer comments with TOO_LONG
 HISTORY_PAGE = 100  # find_reply reads our 100 newest comments
 RECHECK_EVERY = 10  # idle polls between reads of the newest page (catches a vanished anchor)
+LISTING_PAGES = 10  # Reddit lists about the 1000 newest items; more pages than that find nothing
 INBOX_TYPES = frozenset({"username_mention", "comment_reply", "post_reply"})
 NEEDED_SCOPES = frozenset({"identity", "privatemessages", "read", "submit"})
 GONE = frozenset({"[deleted]", "[removed]"})
@@ -195,13 +201,13 @@ class RedditConnector(Connector):
                     "Reddit accepted the reply but returned no comment and it is not in our history yet"
                 )
             return self._after_reply(to, found)
-        data = {
-            key: getattr(created, key, None)
-            for key in ("id", "name", "parent_id", "link_id", "permalink", "created_utc")
-        }
+        # Only what Reddit sent: reading a missing attribute off a praw object fetches it (a request).
+        data = {key: vars(created).get(key) for key in ("id", "name", "parent_id", "link_id", "created_utc")}
+        subreddit = vars(created).get("subreddit")  # praw makes it a Subreddit; its str is the name
+        data["subreddit"] = None if subreddit is None else str(subreddit)
         if not data["name"]:
             raise MalformedPayload("Reddit's answer to the reply has no comment id")
-        receipt = Receipt(external_id=data["name"], sent_at=self.clock(), url=self._link(data["permalink"]), raw=data)
+        receipt = Receipt(external_id=data["name"], sent_at=self.clock(), url=self._comment_link(data), raw=data)
         return self._after_reply(to, receipt)
 
     def find_reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt | None:
@@ -214,7 +220,7 @@ class RedditConnector(Connector):
                     return Receipt(
                         external_id=data["name"],
                         sent_at=_utc(data["created_utc"]),
-                        url=self._link(data.get("permalink")),
+                        url=self._comment_link(data),
                         raw=data,
                     )
         return None
@@ -269,7 +275,7 @@ class RedditConnector(Connector):
         """
         with self._translate(source):
             if mark is not None and mark.last and mark.idle < RECHECK_EVERY:
-                children, newest = self._page_up(source, path, params, mark.last)
+                children, newest = self._page_up(source, path, params, mark)
             else:
                 children, newest = self._page_down(source, path, params, mark)
             if mark is None:
@@ -282,21 +288,38 @@ class RedditConnector(Connector):
             return children, _Mark(mark.last, mark.at, 0 if mark.idle >= RECHECK_EVERY else mark.idle + 1)
 
     def _page_up(
-        self, source: str, path: str, params: Mapping[str, Any], anchor: str
+        self, source: str, path: str, params: Mapping[str, Any], mark: _Mark
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """Items newer than ``anchor``: pages follow the answer's ``before`` while newer ones remain."""
-        query: dict[str, Any] = {**params, "limit": self.settings.page_size, "before": anchor}
+        """Items newer than ``mark``, one request per ``page_size`` of them.
+
+        ``before=X`` gives the items just newer than X; the answer names the next anchor in its
+        own ``before`` only when the request says how many items were already seen (``count``),
+        and otherwise answers ``before: null`` whatever remains (Reddit's listing rules; praw's
+        recorded ``TestInbox.test_all__with_limit`` shows the null without ``count``). Items at
+        or behind the mark are dropped, so a page Reddit serves twice adds nothing.
+        """
+        query: dict[str, Any] = {**params, "limit": self.settings.page_size, "before": mark.last, "count": 1}
         children: list[dict[str, Any]] = []
         newest = None
-        while True:
+        for _ in range(LISTING_PAGES):
             listing = self._get(source, path, query)
-            page = listing["children"]
+            page = [c for c in listing["children"] if not mark.behind(c["data"])]
             if page:
                 newest = page[0]["data"]
             children.extend(page)
-            if not page or not listing.get("before"):
+            anchor = listing.get("before")
+            if not page or not anchor:
                 return children, newest
-            query["before"] = listing["before"]
+            if anchor == query["before"]:
+                raise MalformedPayload(f"Reddit answered {path} with the same page again; nothing is skipped")
+            query["before"], query["count"] = anchor, query["count"] + len(listing["children"])
+        log.warning(
+            "%s: more than %d new items in %s since the last poll; the rest are read next time",
+            self.name,
+            LISTING_PAGES * self.settings.page_size,
+            source,
+        )
+        return children, newest
 
     def _page_down(
         self, source: str, path: str, params: Mapping[str, Any], mark: _Mark | None
@@ -308,12 +331,7 @@ class RedditConnector(Connector):
             listing = self._get(source, path, query)
             page = listing["children"]
             for child in page:
-                data = child["data"]
-                if (
-                    mark is not None
-                    and mark.last
-                    and (data["name"] == mark.last or float(data["created_utc"]) < mark.at)
-                ):
+                if mark is not None and mark.last and mark.behind(child["data"]):
                     return children, children[0]["data"] if children else None
                 children.append(child)
             if mark is None or not page or not listing.get("after"):
@@ -329,29 +347,36 @@ class RedditConnector(Connector):
         return listing
 
     def _to_message(self, child: Mapping[str, Any], source: str) -> InboundMessage | None:
+        """A comment or post as a message; ``None`` for what is no case (private messages)."""
         with self._translate("poll"):
-            kind, data = child["kind"], child["data"]
+            child = mapping(child, "a listing item")
+            kind, data = child.get("kind"), mapping(child.get("data"), "a listing item's data")
             if kind == "t4" or (source == "inbox" and data.get("type") not in INBOX_TYPES):
                 return None
+            where = _text_or_none(data.get("context")) or _text_or_none(data.get("permalink")) or ""
             if kind == "t1":
-                thread = data.get("link_id") or _thread_from(data.get("context") or data.get("permalink") or "")
-                text, parent = data["body"], data["parent_id"]
-                link = (data.get("context") or data.get("permalink") or "").split("?")[0]
+                thread = platform_id(data.get("link_id"), "a comment's post") if data.get("link_id") else None
+                text, parent = (
+                    platform_text(data.get("body"), "a comment"),
+                    platform_id(data.get("parent_id"), "a parent"),
+                )
+                thread, link = thread or _thread_from(where), where.split("?")[0]
             elif kind == "t3":
-                thread, parent, link = data["name"], None, data["permalink"]
-                text = "\n\n".join(part for part in (data["title"], data.get("selftext", "")) if part)
+                thread, parent, link = platform_id(data.get("name"), "a post's id"), None, where
+                title, body = platform_text(data.get("title"), "a title"), platform_text(data.get("selftext"), "a post")
+                text = "\n\n".join(part for part in (title, body) if part)
             else:
                 return None
-            author = data.get("author") or "[deleted]"
+            author = _text_or_none(data.get("author")) or "[deleted]"
             return InboundMessage(
                 platform=self.platform,
-                external_id=data["name"],
+                external_id=platform_id(data.get("name"), "an item's fullname"),
                 thread_id=thread,
                 parent_id=parent,
-                author_id=data.get("author_fullname") or author,
+                author_id=_text_or_none(data.get("author_fullname")) or author,
                 author_handle=author,
                 text=text,
-                created_at=_utc(data["created_utc"]),
+                created_at=_utc(data.get("created_utc")),
                 url=self._link(link),
                 from_us=author.lower() == self.secret("username").lower(),
                 raw=dict(child),
@@ -440,15 +465,24 @@ class RedditConnector(Connector):
         """praw's and prawcore's errors, and unreadable answers, as the connector error tree."""
         account = f"Reddit account {self.name!r}"
         try:
-            yield
+            try:
+                yield
+            except Exception as err:
+                raise self.scrub(err)  # noqa: B904 - the same exception, its message masked
         except ConnectorError:
             raise
         except RedditAPIException as err:
             raise self._api_error(err, action) from err
         except prawcore.OAuthException as err:
+            if err.error == "unauthorized_client":
+                raise AuthError(
+                    f"{account}: Reddit refused the login (unauthorized_client): only script apps may use a "
+                    "password grant; create a 'script' app at https://www.reddit.com/prefs/apps and use its "
+                    "client_id and client_secret"
+                ) from err
             raise AuthError(
-                f"{account}: Reddit refused the login ({err.error}); check username and password "
-                "(accounts with two-factor login cannot use a password grant)"
+                f"{account}: Reddit refused the login ({self.redact(str(err.error))[:60]}); check username and "
+                "password (accounts with two-factor login cannot use a password grant)"
             ) from err
         except prawcore.TooManyRequests as err:
             raise RateLimited(
@@ -482,6 +516,13 @@ class RedditConnector(Connector):
             raise MalformedPayload(f"{account}: Reddit's answer to {action} is not JSON") from err
         except prawcore.ResponseException as err:
             status = err.response.status_code
+            if status == 429:  # the token endpoint's 429 is a plain ResponseException, not TooManyRequests
+                retry_at = self._retry_at(err)
+                raise RateLimited(
+                    f"{account}: Reddit answered 429 Too Many Requests to the login; "
+                    f"waiting until {retry_at:%H:%M:%S} UTC",
+                    retry_at=retry_at,
+                ) from err
             if status == 401:
                 raise AuthError(
                     f"{account}: Reddit rejects the app's credentials; check client_id and client_secret"
@@ -494,7 +535,7 @@ class RedditConnector(Connector):
         except prawcore.PrawcoreException as err:
             raise TransientError(f"{account}: {action} failed ({type(err).__name__}); will retry") from err
         except PRAWException as err:
-            raise PermanentError(f"{account}: praw refused the {action}: {err}") from err
+            raise PermanentError(f"{account}: praw refused the {action}: {self.redact(str(err))[:300]}") from err
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise MalformedPayload(f"{account}: Reddit's answer to {action} lacks an expected field ({err!r})") from err
 
@@ -508,30 +549,66 @@ class RedditConnector(Connector):
                     else int(match[1]) * {"millisecond": 0.001, "second": 1, "minute": 60}[match[2]]
                 )
                 retry_at = self.clock() + timedelta(seconds=max(seconds, 1.0))
-                return RateLimited(f"Reddit says the account is commenting too fast: {item.message}", retry_at=retry_at)
+                return RateLimited(
+                    f"Reddit says the account is commenting too fast: {self.redact(item.message or '')[:200]}",
+                    retry_at=retry_at,
+                )
             if item.error_type == "TOO_LONG":
-                return ReplyRefused(f"Reddit refuses the reply as too long: {item.message}")
+                return ReplyRefused(f"Reddit refuses the reply as too long: {self.redact(item.message or '')[:200]}")
             if item.error_type in REFUSALS:
                 return PermanentError(REFUSALS[item.error_type])
         first = err.items[0] if err.items else None
-        detail = f"{first.error_type}: {first.message}" if first else "no detail"
+        detail = self.redact(f"{first.error_type}: {first.message}")[:300] if first else "no detail"
         return PermanentError(f"Reddit refused the {action} ({detail})")
 
-    def _retry_at(self, err: prawcore.TooManyRequests) -> datetime:
-        """The later of ``retry-after`` and a spent budget's reset; a minute if Reddit named neither."""
+    def _retry_at(self, err: prawcore.ResponseException) -> datetime:
+        """The later of ``retry-after`` and the budget's reset; a minute if Reddit named neither.
+
+        The token endpoint's headers are not fed to :attr:`pace` (a separate budget), so a 429
+        there is read here; the gate then holds every call until that time.
+        """
         now = self.clock()
-        waits = []
-        if (seconds := _seconds(err.retry_after)) is not None:
-            waits.append(now + timedelta(seconds=seconds))
+        headers = err.response.headers
+        waits = [
+            now + timedelta(seconds=seconds)
+            for seconds in (_seconds(headers.get("retry-after")), _seconds(headers.get("x-ratelimit-reset")))
+            if seconds is not None
+        ]
         if self._blocked_until is not None:
             waits.append(self._blocked_until)
-        return max(waits, default=now + timedelta(minutes=1))
+        retry_at = max(waits, default=now + timedelta(minutes=1))
+        self._blocked_until = retry_at
+        self.pace.block_until(retry_at)
+        return retry_at
 
     def _searched(self) -> str:
         return f"r/{'+'.join(self.settings.subreddits)}"
 
     def _link(self, path: str | None) -> str | None:
         return f"{self.settings.reddit_url}{path}" if path else None
+
+    def _comment_link(self, data: Mapping[str, Any]) -> str | None:
+        """A comment's link from its ids (Reddit ignores the slug, so ``_`` stands in for the title).
+
+        Comment answers carry no ``permalink`` (praw's recorded ``TestComment.test_reply``).
+        """
+        sub, link, ident = data.get("subreddit"), data.get("link_id"), data.get("id")
+        if not (isinstance(sub, str) and isinstance(link, str) and isinstance(ident, str)):
+            return self._link(data.get("permalink")) if isinstance(data.get("permalink"), str) else None
+        return f"{self.settings.reddit_url}/r/{sub}/comments/{link.removeprefix('t3_')}/_/{ident}/"
+
+    def _secret_forms(self) -> Iterator[str]:
+        """The secrets as they travel: the Basic header of the token call, and the access token.
+
+        The username is left out: it is who we are, shown on every comment we post.
+        """
+        values = {k: v.get_secret_value() for k, v in self._secrets.items() if k != "username"}
+        yield from values.values()
+        if "client_id" in values and "client_secret" in values:
+            yield base64.b64encode(f"{values['client_id']}:{values['client_secret']}".encode()).decode()
+        authorizer = getattr(getattr(self._client, "_core", None), "_authorizer", None)
+        if isinstance(getattr(authorizer, "access_token", None), str):
+            yield authorizer.access_token
 
     def __repr__(self) -> str:
         search = [f"search r/{'+'.join(self.settings.subreddits)}"] if self.settings.keywords else []
@@ -578,6 +655,10 @@ class _Mark:
     at: float = 0.0
     idle: int = 0
 
+    def behind(self, data: Mapping[str, Any]) -> bool:
+        """Whether ``data`` is the marked item or older than it."""
+        return data["name"] == self.last or float(data["created_utc"]) < self.at
+
 
 def _load_cursor(cursor: str | None) -> dict[str, _Mark]:
     if not cursor:
@@ -597,7 +678,17 @@ def _thread_from(path: str) -> str:
 
 
 def _utc(timestamp: Any) -> datetime:
-    return datetime.fromtimestamp(float(timestamp), UTC)
+    """Reddit's ``created_utc`` (epoch seconds) as an aware time."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        raise MalformedPayload(f"Reddit sent created_utc = {ascii(timestamp)[:40]}, not a time")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedPayload(f"Reddit sent created_utc = {timestamp!r}, not a time") from None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _seconds(value: str | None) -> float | None:

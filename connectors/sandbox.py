@@ -3,11 +3,17 @@
 It behaves like a small public forum: people post, reply to posts, and our account replies in
 the thread. Every write takes an exclusive lock and replaces the file atomically, so the CLI
 and the daemon can use it at once.
+
+The file is written as ASCII JSON (``ensure_ascii``): every Python string survives the round
+trip, lone surrogates included, which UTF-8 cannot encode. Anything in the file that is not the
+documented shape (invalid UTF-8, a post missing a key or with a value of the wrong type) is a
+:class:`MalformedPayload` naming the post, never a crash, and nothing is written over it.
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import json
 import os
 import tempfile
@@ -30,6 +36,10 @@ from connectors.base import (
     TransientError,
     utcnow,
 )
+
+TEMP_SUFFIX = ".tmp"
+#: Every post's keys and their types; ``reply_to`` may also be null, ``idempotency_key`` absent.
+POST_SHAPE: dict[str, type] = {"id": int, "author": str, "name": str, "text": str, "thread": int, "created_at": str}
 
 
 class SandboxSettings(Settings):
@@ -73,9 +83,11 @@ class SandboxConnector(Connector):
         earlier = _with_key(data, idempotency_key)
         if earlier is not None:
             return self._receipt(earlier)
+        parent = _find(data, to.external_id)
         for post in data["posts"]:
             if (
-                post["reply_to"] == int(to.external_id)
+                parent is not None
+                and post["reply_to"] == parent["id"]
                 and post["author"] == self.settings.handle
                 and post["text"] == text
             ):
@@ -100,7 +112,9 @@ class SandboxConnector(Connector):
     def posts(self) -> list[dict[str, Any]]:
         return list(self._read()["posts"])
 
-    def _message(self, post: dict[str, Any]) -> InboundMessage:
+    def _message(self, post: Any) -> InboundMessage:
+        """A post as an :class:`InboundMessage`; one that breaks the file's shape is :class:`MalformedPayload`."""
+        post = _checked(post, self.settings.path)
         return InboundMessage(
             platform=self.platform,
             external_id=str(post["id"]),
@@ -110,18 +124,18 @@ class SandboxConnector(Connector):
             author_handle=post["author"],
             author_name=post["name"],
             text=post["text"],
-            created_at=datetime.fromisoformat(post["created_at"]),
+            created_at=_created(post, self.settings.path),
             url=f"sandbox://{self.settings.path.name}/{post['id']}",
             from_us=post["author"] == self.settings.handle,
             raw=post,
         )
 
     def _receipt(self, post: dict[str, Any]) -> Receipt:
-        return Receipt(external_id=str(post["id"]), sent_at=datetime.fromisoformat(post["created_at"]), raw=post)
+        return Receipt(external_id=str(post["id"]), sent_at=_created(post, self.settings.path), raw=post)
 
     def _read(self) -> dict[str, Any]:
         try:
-            with open(self.settings.path, encoding="utf-8") as handle:
+            with open(self.settings.path, "rb") as handle:
                 fcntl.flock(handle, fcntl.LOCK_SH)
                 return _decode(handle.read(), self.settings.path)
         except FileNotFoundError:
@@ -131,29 +145,103 @@ class SandboxConnector(Connector):
 
     @contextmanager
     def _write(self) -> Iterator[dict[str, Any]]:
+        """The file's content to change, written back atomically under an exclusive lock.
+
+        A writer killed between creating its temporary file and the rename leaves that file
+        behind; only the lock holder writes one, so any found while holding the lock is stale.
+        """
         path = self.settings.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(path.name + ".lock"), "a") as lock:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - closed by the with below
+        except OSError as err:
+            raise TransientError(f"cannot open the sandbox file {path}: {err.strerror}") from err
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            data = _decode(path.read_text(encoding="utf-8"), path) if path.exists() else {"posts": []}
+            try:
+                for stale in path.parent.glob(glob.escape(path.name) + "*" + TEMP_SUFFIX):
+                    stale.unlink(missing_ok=True)
+                data = _decode(path.read_bytes(), path) if path.exists() else {"posts": []}
+            except OSError as err:
+                raise TransientError(f"cannot read the sandbox file {path}: {err.strerror}") from err
             yield data
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, indent=1)
-            os.replace(tmp, path)
+            _replace(path, data)
 
     def __repr__(self) -> str:
         return f"<SandboxConnector {self.name!r} path={str(self.settings.path)!r} as @{self.settings.handle}>"
 
 
-def _decode(text: str, path: Path) -> dict[str, Any]:
+def _replace(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` next to ``path`` and rename it over; the temporary file never outlives a failure."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=TEMP_SUFFIX)
+    except OSError as err:
+        raise TransientError(f"cannot write the sandbox file {path}: {err.strerror}") from err
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            json.dump(data, out, ensure_ascii=True, indent=1)
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise TransientError(f"cannot write the sandbox file {path}: {err.strerror}") from err
+        raise
+
+
+def _decode(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MalformedPayload(
+            f"the sandbox file {path} is not UTF-8 text (bad byte at offset {err.start}); fix or remove it"
+        ) from None
     try:
         data = json.loads(text or '{"posts": []}')
     except json.JSONDecodeError as err:
-        raise MalformedPayload(f"the sandbox file {path} is not valid JSON ({err})") from err
+        raise MalformedPayload(f"the sandbox file {path} is not valid JSON ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
         raise MalformedPayload(f"the sandbox file {path} has no list of posts")
+    for post in data["posts"]:
+        _created(_checked(post, path), path)
     return data
+
+
+def _checked(post: Any, path: Path) -> dict[str, Any]:
+    """``post`` if it has the shape every post has, else :class:`MalformedPayload` saying what is wrong."""
+    if not isinstance(post, dict):
+        raise MalformedPayload(f"the sandbox file {path} holds a post that is not an object: {_shown(post)}")
+    which = f"post {_shown(post.get('id'))}"
+    for key, kind in POST_SHAPE.items():
+        if key not in post:
+            raise MalformedPayload(f"the sandbox file {path}: {which} has no {key!r}")
+        if not isinstance(post[key], kind) or isinstance(post[key], bool):
+            raise MalformedPayload(
+                f"the sandbox file {path}: {which} has {key!r} = {_shown(post[key])}, not a {kind.__name__}"
+            )
+    reply_to = post.get("reply_to", ...)
+    if reply_to is ... or not (reply_to is None or (isinstance(reply_to, int) and not isinstance(reply_to, bool))):
+        raise MalformedPayload(f"the sandbox file {path}: {which} needs 'reply_to' as a post id or null")
+    if not isinstance(post.get("idempotency_key", ""), str):
+        raise MalformedPayload(f"the sandbox file {path}: {which} has an 'idempotency_key' that is not text")
+    return post
+
+
+def _created(post: dict[str, Any], path: Path) -> datetime:
+    try:
+        created = datetime.fromisoformat(post["created_at"])
+    except ValueError:
+        created = None
+    if created is None or created.tzinfo is None:
+        raise MalformedPayload(
+            f"the sandbox file {path}: post {post['id']} has 'created_at' = {_shown(post['created_at'])}, "
+            "not an ISO time with a UTC offset"
+        )
+    return created
+
+
+def _shown(value: Any) -> str:
+    """A value for a one-line error: short, and printable whatever it holds."""
+    return ascii(value)[:60]
 
 
 def _parse_cursor(cursor: str | None) -> int:

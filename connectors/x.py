@@ -8,17 +8,22 @@ timeout. tweepy never waits on a rate limit here (``wait_on_rate_limit=False``):
 response hook reads ``x-rate-limit-remaining`` / ``-reset`` on every answer, so polling slows
 down before the window runs dry.
 
-Cursor: a small JSON object ``{"since_id", "month", "read"}`` — the newest mention id of the
-first page of the last poll, plus the posts read this calendar month (UTC) for the monthly read
-budget. The first poll (no cursor) reads only the newest page of mentions from the last
-``backfill_hours``, so connecting an account does not flood the queue with old conversations.
+Two timelines are read, since X never lists a post in its own author's mentions: the
+**mentions** (the customers) and the account's **own posts** (``GET /2/users/:id/tweets``,
+retweets excluded), where replies the team typed on X itself are found and returned as
+``from_us``, so no customer is answered twice. Cursor: JSON with, per timeline, the newest post
+id read (``since_id``) or, until there is one, the time to read from (``start``: the last poll's
+time less ``INDEXING_LAG``), plus the posts read this calendar month (UTC) for the monthly read
+budget. Every page newer than the cursor is read; only the very first poll reads a single page
+of the last ``backfill_hours``, so connecting an account does not flood the queue. Whatever is
+known to be left unread is logged as a warning.
 
 With ``monthly_read_budget`` set (X's plans cap posts read per month), reads are spent on
 schedule (see :class:`_Budget`): the poll interval stretches so the month's budget lasts, and
 when traffic outruns the budget the newest mentions are read first and a warning is logged.
 
 Retweets carry no new words: a retweet by someone else is dropped (its original is, or was, in
-the mentions), a retweet by us is kept as ``from_us``. Our own posts are ``from_us``.
+the mentions); our own retweets are not asked for.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ from connectors.base import (
     ReplyRefused,
     Settings,
     TransientError,
+    mapping,
+    platform_id,
+    platform_text,
     utcnow,
 )
 
@@ -66,6 +74,10 @@ X_API = "https://api.twitter.com"
 DAY = timedelta(days=1)
 MAX_LENGTH = 280
 MENTIONS_REACH = 800  # X serves at most the 800 newest mentions, however we page
+OWN_REACH = 3200  # and the 3200 newest posts of a user's own timeline
+#: With nothing read yet, the next poll asks for posts created since this long before the last
+#: one: a post can reach the timelines a little after its creation time (and clocks differ).
+INDEXING_LAG = timedelta(minutes=10)
 SEARCH_PAGES = 5  # find_reply looks at up to 500 of our posts in the conversation
 TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "lang", "referenced_tweets"]
 USER_FIELDS = ["name", "username"]
@@ -97,36 +109,60 @@ class XSettings(Settings):
 
 
 @dataclass
-class _Cursor:
-    """Where the last poll stopped and how many posts were read this month."""
+class _Stream:
+    """Where one timeline stands: the newest post read, or, before any, since when to read."""
 
-    since_id: str | None
+    since_id: str | None = None
+    start: datetime | None = None
+
+    def dump(self) -> dict[str, str | None]:
+        return {"since_id": self.since_id, "start": self.start.isoformat() if self.start else None}
+
+    @classmethod
+    def load(cls, since_id: Any, start: Any) -> _Stream:
+        if since_id is not None and not (isinstance(since_id, str) and since_id.isdigit()):
+            raise ValueError("since_id is not a tweet id")
+        begun = datetime.fromisoformat(start) if start is not None else None
+        if begun is not None and begun.tzinfo is None:
+            raise ValueError("start has no UTC offset")
+        return cls(since_id, begun)
+
+
+@dataclass
+class _Cursor:
+    """Both timelines' positions and how many posts were read this month.
+
+    ``mentions`` reads the customers, ``own`` the account's own posts (replies typed on X).
+    """
+
+    mentions: _Stream
+    own: _Stream
     month: str
     read: int = 0
 
     @classmethod
     def load(cls, cursor: str | None, now: datetime) -> _Cursor:
-        """A bare tweet id is accepted too; anything unreadable starts over like a first poll
-        (ingest is idempotent, so re-reading the backfill window duplicates nothing)."""
+        """A bare tweet id and the older one-timeline cursor are accepted too; anything unreadable
+        starts over like a first poll (ingest is idempotent, so re-reading duplicates nothing)."""
         month = now.strftime("%Y-%m")
         if cursor is None:
-            return cls(None, month)
+            return cls(_Stream(), _Stream(), month)
         if cursor.isdigit():
-            return cls(cursor, month)
+            return cls(_Stream(cursor), _Stream(), month)
         try:
             state = json.loads(cursor)
-            since_id, read, stored_month = str(state["since_id"]), int(state["read"]), str(state["month"])
-            if not since_id.isdigit():
-                raise ValueError("since_id is not a tweet id")
+            read, stored_month = int(state["read"]), str(state["month"])
+            mentions = _Stream.load(state["since_id"], state.get("start"))
+            own = _Stream.load(state.get("own_since_id"), state.get("own_start"))
         except (ValueError, KeyError, TypeError) as err:
             log.warning("unreadable X cursor %r (%s): starting over as on a first poll", cursor[:80], err)
-            return cls(None, month)
-        return cls(since_id, month, read if stored_month == month else 0)
+            return cls(_Stream(), _Stream(), month)
+        return cls(mentions, own, month, read if stored_month == month else 0)
 
-    def dump(self) -> str | None:
-        if self.since_id is None:
-            return None
-        return json.dumps({"since_id": self.since_id, "month": self.month, "read": self.read})
+    def dump(self) -> str:
+        mentions, own = self.mentions.dump(), self.own.dump()
+        state = {**mentions, "own_since_id": own["since_id"], "own_start": own["start"]}
+        return json.dumps({**state, "month": self.month, "read": self.read})
 
 
 @dataclass(frozen=True)
@@ -188,6 +224,7 @@ class XConnector(Connector):
         super().__init__(name, settings, secrets)
         self.clock: Callable[[], datetime] = utcnow
         self.pace = Pace(clock=lambda: self.clock())
+        self._own_blocked: datetime | None = None  # the own timeline's rate-limit window is spent until then
         self._client: tweepy.Client | None = None
         self._me: tuple[str, str] | None = None
         self._access_level: str | None = None
@@ -195,59 +232,110 @@ class XConnector(Connector):
     # -- the contract -------------------------------------------------------------------------
 
     def poll(self, cursor: str | None) -> tuple[Sequence[InboundMessage], str | None]:
-        """New mentions since ``cursor``, oldest first; one request per page of ``page_size``."""
+        """New mentions, and our own replies typed on X, since ``cursor``; oldest first.
+
+        X never lists a post in its own author's mentions, so replies the team types on X itself
+        are read from the account's timeline (``GET /2/users/:id/tweets``): 2 requests when
+        nothing is new, plus one per further page of either. The timeline has its own rate-limit
+        window: once that is spent it is read again after its reset, from where it stopped.
+        """
         now = self.clock().astimezone(UTC)
         state = _Cursor.load(cursor, now)
-        me_id, _ = self._whoami()
-        params: dict[str, Any] = {
-            "max_results": self.settings.page_size,
-            "tweet_fields": TWEET_FIELDS,
-            "expansions": ["author_id"],
-            "user_fields": USER_FIELDS,
-        }
-        if state.since_id is not None:
-            params["since_id"] = state.since_id
-        else:
-            params["start_time"] = now - timedelta(hours=self.settings.backfill_hours)
-        max_pages = -(-MENTIONS_REACH // self.settings.page_size) if state.since_id is not None else 1
+        me_id, handle = self._whoami()
         budget = _Budget.of(self.settings.monthly_read_budget, now)
         allowance = budget.allowance(state.read, now) if budget else None
+        mentions, users = self._read(
+            "mentions", self.client.get_users_mentions, me_id, state.mentions, now, allowance, MENTIONS_REACH
+        )
+        own: dict[str, Mapping[str, Any]] = {}
+        left = None if allowance is None else allowance - len(mentions)
+        if (self._own_blocked is None or now >= self._own_blocked) and (left is None or left >= 5):
+            try:
+                own, _ = self._read("own posts", self.client.get_users_tweets, me_id, state.own, now, left, OWN_REACH)
+            except RateLimited as err:
+                log.info("account %r: our own posts are read after %s: %s", self.name, err.retry_at, err)
+        users[me_id] = {"id": me_id, "username": handle}
+        found = [self._message(t, users, me_id) for t in mentions.values()]
+        found += [self._message(t, users, me_id) for t in own.values() if "replied_to" in _references(t)]
+        messages = sorted((m for m in found if m is not None), key=lambda m: int(m.external_id))
+        state.read += len(mentions) + len(own)
+        if budget is not None and (ready := budget.next_read(state.read)) > now:
+            self.pace.block_until(ready)
+        return messages, state.dump()
+
+    def _read(
+        self,
+        what: str,
+        call: Callable[..., Any],
+        me_id: str,
+        stream: _Stream,
+        now: datetime,
+        allowance: int | None,
+        reach: int,
+    ) -> tuple[dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
+        """The posts of one timeline newer than ``stream`` (which it moves on), newest page first.
+
+        Every page is read, up to what X serves (``reach``), except on an account's very first
+        poll, which reads one page of the last ``backfill_hours``. Whatever is known to be left
+        unread is logged. Ids at or below ``since_id`` are dropped, so a page X serves twice
+        adds nothing.
+        """
+        params: dict[str, Any] = {"max_results": self.settings.page_size, "tweet_fields": TWEET_FIELDS}
+        if call == self.client.get_users_mentions:
+            params |= {"expansions": ["author_id"], "user_fields": USER_FIELDS}
+        else:
+            params["exclude"] = ["retweets"]
+        first = stream.since_id is None and stream.start is None
+        if stream.since_id is not None:
+            params["since_id"] = stream.since_id
+        else:
+            params["start_time"] = stream.start or now - timedelta(hours=self.settings.backfill_hours)
+        floor = int(stream.since_id or 0)
         tweets: dict[str, Mapping[str, Any]] = {}
         users: dict[str, Mapping[str, Any]] = {}
         newest: str | None = None
-        for page in range(max_pages):
+        tokens: set[str] = set()
+        skipped = ""
+        for page in range(1 if first else -(-reach // self.settings.page_size)):
             if allowance is not None:
                 params["max_results"] = min(self.settings.page_size, max(5, allowance - len(tweets)))
-            response = self._request(
-                "reading mentions", self.client.get_users_mentions, id=me_id, user_auth=self._read_user_auth, **params
-            )
-            meta = _mapping(response.meta, "meta")
+            response = self._request(f"reading {what}", call, id=me_id, user_auth=self._read_user_auth, **params)
+            meta = mapping(response.meta, "meta")
             if page == 0 and meta.get("newest_id") is not None:
                 newest = str(meta["newest_id"])
             for tweet in _tweets(response):
-                tweets[str(tweet.id)] = tweet.data
-            for user in _mapping(response.includes, "includes").get("users", []):
+                if int(tweet.id) > floor:
+                    tweets[str(tweet.id)] = tweet.data
+            for user in mapping(response.includes, "includes").get("users", []):
                 users[str(user.id)] = user.data
             token = meta.get("next_token")
             if not token:
                 break
+            if token in tokens:
+                raise MalformedPayload(f"X answered {what} with the same page twice; the cursor is kept")
+            tokens.add(token)
             if allowance is not None and len(tweets) >= allowance:
-                log.warning(
-                    "account %r: the monthly read budget of %d posts is spent for now; older mentions since the "
-                    "last poll are skipped (raise monthly_read_budget if your X plan allows)",
-                    self.name,
-                    self.settings.monthly_read_budget,
-                )
+                skipped = f"the monthly read budget of {self.settings.monthly_read_budget} posts is spent for now"
                 break
             params["pagination_token"] = token
-        messages = [m for m in (self._message(t, users, me_id) for t in tweets.values()) if m is not None]
-        messages.sort(key=lambda m: int(m.external_id))
-        state.read += len(tweets)
-        if newest is not None:
-            state.since_id = newest
-        if budget is not None and (ready := budget.next_read(state.read)) > now:
-            self.pace.block_until(ready)
-        return messages, state.dump()
+        else:
+            if token:
+                skipped = "the first poll reads one page" if first else f"X serves only the {reach} newest"
+        if not skipped and len(tweets) >= reach:
+            skipped = f"X serves only the {reach} newest"
+        if skipped:
+            log.warning(
+                "account %r: %s, so older %s since the last poll are skipped%s",
+                self.name,
+                skipped,
+                what,
+                " (raise monthly_read_budget if your X plan allows)" if "budget" in skipped else "",
+            )
+        if newest is not None and int(newest) > floor:
+            stream.since_id, stream.start = newest, None
+        elif stream.since_id is None:
+            stream.start = max(stream.start or now - INDEXING_LAG, now - INDEXING_LAG)
+        return tweets, users
 
     def reply(self, to: InboundMessage, text: str, *, idempotency_key: str | None = None) -> Receipt:
         """Post ``text`` as a reply to the customer's tweet; refused before sending if too long."""
@@ -265,7 +353,7 @@ class XConnector(Connector):
             if existing is None:
                 raise
             return existing
-        data = _mapping(response.data, "created tweet")
+        data = mapping(response.data, "created tweet")
         if "id" not in data:
             raise MalformedPayload("X accepted the reply but returned no tweet id")
         return Receipt(external_id=str(data["id"]), sent_at=self.clock(), url=self._status_url(data["id"]), raw=data)
@@ -294,7 +382,7 @@ class XConnector(Connector):
                 if _references(data).get("replied_to") == to.external_id and _comparable(tweet.text) == want:
                     sent_at = tweet.created_at or self.clock()
                     return Receipt(external_id=str(tweet.id), sent_at=sent_at, url=self._status_url(tweet.id), raw=data)
-            token = _mapping(response.meta, "meta").get("next_token")
+            token = mapping(response.meta, "meta").get("next_token")
             if not token:
                 return None
             params["next_token"] = token
@@ -377,10 +465,16 @@ class XConnector(Connector):
     def _request(self, what: str, call: Callable[..., Any], /, **params: Any) -> Any:
         """Run one tweepy call and translate every failure into the connector error tree."""
         try:
-            return call(**params)
+            try:
+                return call(**params)
+            except Exception as err:
+                raise self.scrub(err)  # noqa: B904 - the same exception, its message masked
         except tweepy.TooManyRequests as err:
             retry_at = _from_epoch(err.reset_time)
-            self.pace.block_until(retry_at, fallback=timedelta(minutes=15))
+            if call == getattr(self._client, "get_users_tweets", None):
+                self._own_blocked = retry_at or self.clock() + timedelta(minutes=15)
+            else:
+                self.pace.block_until(retry_at, fallback=timedelta(minutes=15))
             when = retry_at.isoformat() if retry_at else "in 15 minutes"
             raise RateLimited(
                 f"X rate limit reached while {what}; account {self.name!r} waits until {when}", retry_at
@@ -391,7 +485,7 @@ class XConnector(Connector):
                 "re-authenticate the account and update its secrets"
             ) from err
         except tweepy.Forbidden as err:
-            problem = _problem(err)
+            problem = _problem(err, self.redact)
             if any(marker in problem.kind for marker in PERMISSION_PROBLEMS):
                 raise AuthError(
                     f"X refused {what} for account {self.name!r}: {problem.detail}; "
@@ -401,11 +495,11 @@ class XConnector(Connector):
                 raise _Duplicate(f"X refused {what}: {problem.detail}") from err
             raise PermanentError(f"X refused {what}: {problem.detail}") from err
         except (tweepy.NotFound, tweepy.BadRequest) as err:
-            raise PermanentError(f"X refused {what}: {_problem(err).detail}") from err
+            raise PermanentError(f"X refused {what}: {_problem(err, self.redact).detail}") from err
         except tweepy.TwitterServerError as err:
-            raise TransientError(f"X failed while {what}: {_problem(err).detail}; will retry") from err
+            raise TransientError(f"X failed while {what}: {_problem(err, self.redact).detail}; will retry") from err
         except tweepy.HTTPException as err:
-            raise PermanentError(f"X refused {what}: {_problem(err).detail}") from err
+            raise PermanentError(f"X refused {what}: {_problem(err, self.redact).detail}") from err
         except requests.exceptions.JSONDecodeError as err:
             raise MalformedPayload(f"X answered {what} with something that is not JSON") from err
         except requests.Timeout as err:
@@ -419,7 +513,10 @@ class XConnector(Connector):
         """Session hook on every answer: feed the rate-limit headers to :attr:`pace`."""
         remaining = _header_int(response, "x-rate-limit-remaining")
         reset_at = _from_epoch(_header_int(response, "x-rate-limit-reset"))
-        self.pace.observe_remaining(remaining, reset_at)
+        if _OWN_TIMELINE.fullmatch(urlsplit(response.url).path) is None:
+            self.pace.observe_remaining(remaining, reset_at)
+        elif remaining is not None:  # our own posts wait for a spent window; they never slow the mentions
+            self._own_blocked = reset_at if remaining <= 1 else None
         self._access_level = response.headers.get("x-access-level", self._access_level)
 
     # -- translation --------------------------------------------------------------------------
@@ -427,29 +524,34 @@ class XConnector(Connector):
     def _message(
         self, data: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str
     ) -> InboundMessage | None:
+        """A post as a message; ``None`` for someone else's retweet; :class:`MalformedPayload` if unreadable."""
+        data = mapping(data, "a post")
         refs = _references(data)
+        tweet_id = platform_id(data.get("id"), "a post's id")
+        author_id = platform_id(data.get("author_id"), "a post's author")
+        text = platform_text(data.get("text"), "a post's text")
         try:
-            tweet_id, author_id, text = str(data["id"]), str(data["author_id"]), str(data["text"])
             created_at = datetime.strptime(data["created_at"], "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-        except (KeyError, ValueError, TypeError) as err:
-            raise MalformedPayload(f"X sent a mention without a readable {err}") from err
+        except (KeyError, ValueError, TypeError, OverflowError) as err:
+            raise MalformedPayload(f"X sent a post without a readable created_at ({type(err).__name__})") from None
         from_us = author_id == me_id
         if "retweeted" in refs and not from_us:
             return None
-        user = users.get(author_id, {})
-        handle = str(user.get("username") or author_id)
-        lang = data.get("lang")
+        user = mapping(users.get(author_id), "a post's author")
+        handle = user.get("username") if isinstance(user.get("username"), str) else author_id
+        name, lang = user.get("name"), data.get("lang")
+        conversation = data.get("conversation_id")
         return InboundMessage(
             platform=self.platform,
             external_id=tweet_id,
-            thread_id=str(data.get("conversation_id") or tweet_id),
+            thread_id=tweet_id if conversation is None else platform_id(conversation, "a conversation id"),
             author_id=author_id,
             author_handle=handle,
-            author_name=user.get("name"),
+            author_name=name if isinstance(name, str) else None,
             text=html.unescape(text),
             created_at=created_at,
             parent_id=refs.get("replied_to"),
-            language=lang if lang and lang != "und" else None,
+            language=lang if isinstance(lang, str) and lang and lang != "und" else None,
             url=f"https://x.com/{handle}/status/{tweet_id}",
             from_us=from_us,
             raw={"tweet": dict(data), "author": dict(user) or None},
@@ -493,8 +595,9 @@ class _Problem:
     detail: str
 
 
-def _problem(err: tweepy.HTTPException) -> _Problem:
-    """X's error body (RFC 7807 ``type``/``detail`` or a v1-style ``errors`` list), safe to show."""
+def _problem(err: tweepy.HTTPException, redact: Callable[[str], str]) -> _Problem:
+    """X's error body (RFC 7807 ``type``/``detail`` or a v1-style ``errors`` list), safe to show:
+    ``redact`` masks our secrets, as an error body may echo the request's headers."""
     status = getattr(err.response, "status_code", "?")
     try:
         body = err.response.json()
@@ -505,7 +608,7 @@ def _problem(err: tweepy.HTTPException) -> _Problem:
     kind = f"{body.get('type', '')} {body.get('reason', '')}"
     messages = [str(m) for m in err.api_messages]
     detail = str(body.get("detail") or "; ".join(messages) or body.get("title") or f"HTTP {status}")
-    return _Problem(kind, f"{detail[:300]} (HTTP {status})")
+    return _Problem(kind, f"{redact(detail)[:300]} (HTTP {status})")
 
 
 def _tweets(response: Any) -> list[tweepy.Tweet]:
@@ -518,15 +621,9 @@ def _tweets(response: Any) -> list[tweepy.Tweet]:
 
 def _references(data: Mapping[str, Any]) -> dict[str, str]:
     refs = data.get("referenced_tweets") or []
-    return {str(r.get("type")): str(r.get("id")) for r in refs if isinstance(r, Mapping)}
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedPayload(f"X sent {what} that is not an object")
-    return value
+    if not isinstance(refs, list):
+        raise MalformedPayload("X sent referenced_tweets that is not a list")
+    return {str(r.get("type")): platform_id(r.get("id"), "a referenced post") for r in refs if isinstance(r, Mapping)}
 
 
 def _header_int(response: requests.Response, name: str) -> int | None:
@@ -543,6 +640,7 @@ def _from_epoch(seconds: int | None) -> datetime | None:
         return None
 
 
+_OWN_TIMELINE = re.compile(r"/2/users/\d+/tweets")
 _URL = re.compile(
     r"(?i)(?:https?://|www\.)[^\s<>\"]+"
     r"|(?<![@\w.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"

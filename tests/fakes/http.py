@@ -4,13 +4,21 @@ Each platform fake registers handlers with :meth:`FakeAPI.route`; a test can que
 answers (a 429, a 500, malformed JSON, a slow reply) with :meth:`FakeAPI.script` that are served
 before the handler for the next matching requests. Every request is kept in ``requests`` so a
 test can count API calls exactly.
+
+:meth:`FakeAPI.faults` switches on a seeded fault mode for chaos tests: about ``rate`` of the
+API requests (never ``/_fake/`` ones) get one of :data:`FAULTS`, drawn from ``random.Random(seed)``.
+Each platform fake says how its 5xx, 429 and echo answers look (:attr:`FakeAPI.fault_answers`),
+so a connector meets the platform's own shapes; every fault served is kept in ``injected``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import random
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -62,6 +70,31 @@ class Response:
 
 Handler = Callable[[Request, re.Match[str]], Response]
 
+#: What the fault mode can do to a request:
+#: ``5xx``: a server error, the handler not run; ``429``: throttled, with the platform's reset
+#: headers; ``slow``: the handler runs, the answer comes after ``delay`` (beyond the client's
+#: timeout); ``reset_before``: the connection is reset before the handler runs; ``reset_after``:
+#: the handler did the work, then the connection is reset; ``truncated``: the handler's answer
+#: cut in half (malformed JSON); ``repeat``: a GET answered with the previous answer to that path
+#: (a page served twice); ``echo``: an error whose body echoes the request's headers.
+FAULTS = ("5xx", "429", "slow", "reset_before", "reset_after", "truncated", "repeat", "echo")
+
+
+def _generic_fault(kind: str, request: Request) -> Response:
+    if kind == "429":
+        return Response(429, {"error": "Too Many Requests"}, {"retry-after": "1"})
+    if kind == "echo":
+        return Response(400, {"error": f"bad request: {json.dumps(request.headers)}"})
+    return Response(503, {"error": "Service Unavailable"})
+
+
+@dataclass
+class FaultMode:
+    rate: float
+    rng: random.Random
+    kinds: tuple[str, ...]
+    delay: float
+
 
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -75,6 +108,30 @@ class FakeAPI:
         self._lock = threading.Lock()
         self.requests: list[Request] = []
         self._server: ThreadingHTTPServer | None = None
+        self._faults: FaultMode | None = None
+        self._last: dict[tuple[str, str], Response] = {}
+        self.injected: list[tuple[str, str, str]] = []
+        #: How this platform answers a "5xx", "429" or "echo" fault; the default is generic JSON.
+        self.fault_answers: Callable[[str, Request], Response] = _generic_fault
+
+    def faults(self, rate: float = 0.2, seed: int = 7, kinds: Iterable[str] = FAULTS, *, delay: float = 1.0) -> None:
+        """Give about ``rate`` of the API requests from now on a fault from ``kinds`` (``rate=0``: none)."""
+        unknown = set(kinds) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        with self._lock:
+            self._faults = FaultMode(rate, random.Random(seed), tuple(kinds), delay) if rate > 0 else None
+
+    def _draw(self, request: Request) -> str | None:
+        with self._lock:
+            mode = self._faults
+            if mode is None or request.path.startswith("/_fake") or mode.rng.random() >= mode.rate:
+                return None
+            kind = mode.rng.choice(mode.kinds)
+            if kind == "repeat" and (request.method != "GET" or (request.method, request.path) not in self._last):
+                return None
+            self.injected.append((kind, request.method, request.path))
+            return kind
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -124,10 +181,25 @@ class FakeAPI:
                 )
                 with fake._lock:
                     fake.requests.append(request)
-                response = fake._answer(request)
-                if response.delay:
-                    time.sleep(response.delay)
+                fault = fake._draw(request)
+                if fault == "reset_before":
+                    return self._reset()
+                if fault in ("5xx", "429", "echo"):
+                    response = fake.fault_answers(fault, request)
+                elif fault == "repeat":
+                    response = fake._last[(request.method, request.path)]
+                else:
+                    response = fake._answer(request)
+                    if request.method == "GET" and response.status == 200:
+                        fake._last[(request.method, request.path)] = response
+                if fault == "reset_after":
+                    return self._reset()
                 payload = response.encode()
+                if fault == "truncated":
+                    payload = payload[: len(payload) // 2]
+                delay = fake._faults.delay if fault == "slow" and fake._faults else response.delay
+                if delay:
+                    time.sleep(delay)
                 self.send_response(response.status)
                 headers = {"content-type": "application/json; charset=utf-8", **response.headers}
                 if request.headers.get("connection", "").lower() == "close":
@@ -138,6 +210,11 @@ class FakeAPI:
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _reset(self) -> None:
+                """Hang up with a TCP reset: the client sees a connection error, no answer."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 

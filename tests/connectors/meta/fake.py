@@ -96,6 +96,7 @@ class FakeGraph(FakeAPI):
         self.token = token
         self.clock = clock
         self._state = threading.Lock()
+        self.fault_answers = self._fault_answer
         self.reset()
         self._routes_for_graph()
         self._routes_for_injection()
@@ -105,6 +106,9 @@ class FakeGraph(FakeAPI):
         with self._lock:
             self.requests.clear()
             self._scripted.clear()
+            self._faults = None
+            self._last.clear()
+            self.injected.clear()
         self.valid = True
         self.scopes = list(ALL_SCOPES)
         self.usage: dict[str, str] = {}
@@ -114,6 +118,17 @@ class FakeGraph(FakeAPI):
         self.conversations: dict[str, dict[str, Any]] = {}
         self.media: list[dict[str, Any]] = []
         self.ig_comments: dict[str, dict[str, Any]] = {}
+
+    def _fault_answer(self, kind: str, request: Request) -> Response:
+        """The fault mode's answers as Graph sends them: code 2 on a 500, throttling code 4 with a
+        BUC meter naming when access returns, and an invalid-parameter error echoing the headers."""
+        if kind == "429":
+            usage = {self.page_id: [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 1}]}
+            headers = {"x-business-use-case-usage": json.dumps(usage)}
+            return graph_error(4, "(#4) Application request limit reached", status=403, headers=headers)
+        if kind == "echo":
+            return graph_error(100, f"(#100) Invalid parameter; request headers: {json.dumps(request.headers)}")
+        return graph_error(2, "An unexpected error has occurred. Please retry your request later.", status=500)
 
     # -- scenario helpers ----------------------------------------------------------------------
 

@@ -192,3 +192,71 @@ def test_paging_next_without_cursors_drops_any_token_it_carries() -> None:
     }
     assert following(page) == {"limit": "25", "until": "1795440000", "__paging_token": "enc"}
     assert following({"data": [], "paging": {"cursors": {"after": "QQ"}}}) is None
+
+
+@pytest.mark.parametrize("cls", CONNECTORS)
+@pytest.mark.parametrize(
+    ("code", "message", "least"),
+    [
+        (341, "(#341) Application limit reached", timedelta(minutes=14)),
+        (368, "The action attempted has been deemed abusive or is otherwise disallowed", timedelta(minutes=59)),
+    ],
+)
+def test_limit_and_policy_blocks_wait_and_retry_instead_of_failing(
+    graph: FakeGraph, cls: type, code: int, message: str, least: timedelta
+) -> None:
+    graph.script("GET", FIRST_CALL[cls], graph_error(code, message, status=400))
+    connector = connect(cls, graph)
+
+    with pytest.raises(RateLimited) as caught:
+        connector.poll(None)
+
+    assert caught.value.retry_at is not None and caught.value.retry_at - utcnow() > least
+    assert connector.pace.ready_at == caught.value.retry_at
+    connector.pace.ready_at = None
+    assert connector.poll(None)[0] == []  # the next try is an ordinary poll
+
+
+def test_a_reply_blocked_for_policy_is_deferred_not_failed_for_good(graph: FakeGraph) -> None:
+    post = graph.add_post()
+    graph.add_comment(post, "Where is my parcel?")
+    fb = connect(FacebookConnector, graph)
+    [message], _ = fb.poll(None)
+    graph.script("POST", r"/v25\.0/[\w]+/comments", graph_error(368, "Temporarily blocked for policies violations"))
+
+    with pytest.raises(RateLimited):
+        fb.reply(message, "Sorry, we are on it")
+
+    assert fb.reply(message, "Sorry, we are on it").external_id
+
+
+@pytest.mark.parametrize("cls", CONNECTORS)
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        ("(#3) Application does not have the capability to make this API call.", "the capability this call needs"),
+        ("(#3) Application does not have the capability: instagram_manage_comments", "instagram_manage_comments"),
+    ],
+)
+def test_a_missing_capability_stops_the_account_naming_it(
+    graph: FakeGraph, cls: type, message: str, named: str
+) -> None:
+    graph.script("GET", FIRST_CALL[cls], graph_error(3, message, status=400))
+
+    with pytest.raises(AuthError, match=f"the app lacks {named}") as caught:
+        connect(cls, graph).poll(None)
+
+    assert "App Review" in str(caught.value)
+
+
+def test_a_token_echoed_in_an_error_body_is_masked(graph: FakeGraph) -> None:
+    graph.script(
+        "GET",
+        FIRST_CALL[FacebookConnector],
+        graph_error(100, f"(#100) Invalid parameter; request had Authorization: Bearer {graph.token}"),
+    )
+
+    with pytest.raises(PermanentError) as caught:
+        connect(FacebookConnector, graph).poll(None)
+
+    assert graph.token not in str(caught.value) and "Bearer ***" in str(caught.value)

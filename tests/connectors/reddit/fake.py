@@ -69,10 +69,16 @@ def _listing(children: list[dict[str, Any]], before: str | None, after: str | No
 def _page(newest_first: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     """One page of a listing, with Reddit's anchor rules.
 
-    ``before=X`` gives the ``limit`` items just newer than X (the answer's ``before`` names the
-    newest of them only if still newer ones exist); ``after=X`` gives the ones just older.
+    ``limit`` is clamped to 100; ``before=X`` gives the ``limit`` items just newer than X and
+    ``after=X`` the ones just older. The answer's ``after`` names the last item while older ones
+    remain. Its ``before`` is null unless the request sends a positive ``count``: then it names
+    the first item, after ``before=X`` only while still newer ones remain. Recorded by praw:
+    ``tests/integration/cassettes/TestInbox.test_all__with_limit.json`` (page two, asked with
+    ``after`` and no ``count``, answers ``"before": null``); the ``count`` rule is Reddit's
+    listing documentation (``Pyprohly/reddit-api-doc-notes``, ``docs/api-reference/listings.rst``).
     """
-    limit = max(1, min(int(query.get("limit", 25)), 100))
+    limit = max(1, min(_int(query.get("limit"), 25), 100))
+    counted = _int(query.get("count"), 0) > 0
     names = [child["data"]["name"] for child in newest_first]
     before, after = query.get("before"), query.get("after")
     if before:
@@ -81,13 +87,22 @@ def _page(newest_first: list[dict[str, Any]], query: dict[str, str]) -> dict[str
         end = names.index(before)
         start = max(0, end - limit)
         page = newest_first[start:end]
-        return _listing(page, names[start] if page and start > 0 else None, names[end - 1] if page else None)
+        return _listing(
+            page, names[start] if page and counted and start > 0 else None, names[end - 1] if page else None
+        )
     start = names.index(after) + 1 if after in names else 0
     page = newest_first[start : start + limit]
     more = start + limit < len(names)
     return _listing(
-        page, names[start] if page and start > 0 else None, page[-1]["data"]["name"] if page and more else None
+        page, names[start] if page and counted else None, page[-1]["data"]["name"] if page and more else None
     )
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 class FakeReddit:
@@ -113,11 +128,13 @@ class FakeReddit:
         self.tokens: set[str] = set()
         self.tokens_issued = 0
         self.password = PASSWORD
+        self.script_app = True  # False: the app is a web or installed app, which may not use a password
         self._ids = itertools.count(1)
         self._last_created = 0.0
         self._window_start = clock()
         self._used = 0
         self._lock = threading.Lock()
+        self.api.fault_answers = self._fault_answer
         self._register()
 
     # -- scenario helpers -------------------------------------------------------------------
@@ -207,6 +224,20 @@ class FakeReddit:
     def unread(self) -> list[str]:
         return [c["data"]["name"] for c in self.inbox if c["data"]["new"]]
 
+    def _fault_answer(self, kind: str, request: Request) -> Response:
+        """The fault mode's answers as Reddit sends them: an HTML 429 with ``retry-after`` and a spent
+        budget (prawcore's recorded ``Session_request__too__many_requests__with_retry_headers``), a 503,
+        and a comment refusal or 400 whose text echoes the request's headers."""
+        if kind == "429":
+            headers = {"content-type": "text/html", "retry-after": "4", "x-ratelimit-remaining": "0"}
+            return Response(429, raw=b"<html>Too Many Requests</html>", headers={**headers, "x-ratelimit-reset": "30"})
+        if kind == "echo":
+            echoed = f"bad request, headers {json.dumps(request.headers)}"
+            if request.path.startswith("/api/comment"):
+                return Response(200, {"json": {"errors": [["BAD_REQUEST", echoed, "text"]]}})
+            return Response(400, {"message": "Bad Request", "error": 400, "explanation": echoed})
+        return Response(503, {"message": "Service Unavailable", "error": 503})
+
     # -- internals ----------------------------------------------------------------------------
 
     def _identity(self, kind: str) -> dict[str, Any]:
@@ -292,6 +323,8 @@ class FakeReddit:
             if request.headers.get("authorization") != f"Basic {expected}":
                 return Response(401, {"message": "Unauthorized", "error": 401}, headers=close)
             form = request.form
+            if not self.script_app:
+                return Response(200, fixture("error_unauthorized_client"), headers=close)
             if (
                 form.get("grant_type") != "password"
                 or form.get("username") != USERNAME
@@ -355,8 +388,8 @@ class FakeReddit:
                 )
                 with self._lock:
                     self.comments[created["name"]] = created
-            answer = fixture("comment_created")
-            answer["json"]["data"]["things"][0]["data"] = created
+            answer = fixture("comment_created")  # Reddit's answer has no permalink (see the fixture)
+            answer["json"]["data"]["things"][0]["data"] = {k: v for k, v in created.items() if k != "permalink"}
             return Response(200, answer, delay=self.comment_delay)
 
         def read_message(request: Request, _: re.Match[str]) -> Response:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import AuthError, MalformedPayload, RateLimited, TransientError
+from connectors.base import AuthError, MalformedPayload, PermanentError, RateLimited, TransientError
 from connectors.reddit import RedditConnector
 from tests.conftest import Clock
 from tests.fakes.http import Response
@@ -251,3 +251,62 @@ def test_repr_shows_no_secret(reddit: RedditConnector) -> None:
     shown = repr(reddit)
     assert "brand_reddit" in shown and "values redacted" in shown
     assert not any(value in shown for value in SECRETS.values())
+
+
+TOKEN = "/api/v1/access_token"
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after": "4"}, 4),  # prawcore's recorded Session_request__too__many_requests__with_retry_headers
+        ({"retry-after": "4", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "244"}, 244),
+        ({}, 60),
+    ],
+    ids=["retry-after", "reset-later", "no-headers"],
+)
+def test_a_429_from_the_token_endpoint_is_rate_limited_on_poll_and_reply(
+    connect: Callable[..., RedditConnector], fake: FakeReddit, clock: Clock, headers: dict[str, str], wait: int
+) -> None:
+    """prawcore raises a plain ResponseException (not TooManyRequests) for the token call's 429."""
+    mention = fake.mention("alice", "u/brandco hello")
+    polled = connect()
+    [message], _ = polled.poll(None)
+    too_many = Response(429, raw=b"<html>Too Many Requests</html>", headers={"content-type": "text/html", **headers})
+
+    for attempt in (lambda r: r.poll(None), lambda r: r.reply(message, "On it!")):
+        reddit = connect()
+        fake.api.script("POST", TOKEN, too_many)
+        with pytest.raises(RateLimited, match="429 Too Many Requests to the login") as limited:
+            attempt(reddit)
+        assert limited.value.retry_at == clock() + timedelta(seconds=wait) == reddit.pace.ready_at
+        with pytest.raises(RateLimited):  # the gate holds without asking Reddit again
+            attempt(reddit)
+        clock.tick(wait)
+        attempt(reddit)
+
+    assert [r["parent_id"] for r in fake.our_replies()] == [mention["data"]["name"]]
+
+
+def test_a_web_app_is_told_that_only_script_apps_may_log_in_with_a_password(
+    reddit: RedditConnector, fake: FakeReddit
+) -> None:
+    fake.script_app = False
+
+    with pytest.raises(AuthError, match="only script apps may use a password grant.*'script' app") as failed:
+        reddit.verify()
+
+    assert "check username and password" not in str(failed.value)
+
+
+def test_the_basic_credentials_echoed_by_reddit_are_masked(reddit: RedditConnector, fake: FakeReddit) -> None:
+    fake.mention("alice", "u/brandco hello")
+    [message], _ = reddit.poll(None)
+    basic = fake.api.calls("POST", TOKEN)[0].headers["authorization"]
+    echoed = {"json": {"errors": [["BAD_REQUEST", f"bad request with Authorization: {basic}", "text"]]}}
+    fake.api.script("POST", "/api/comment", Response(200, echoed))
+
+    with pytest.raises(PermanentError) as failed:
+        reddit.reply(message, "On it!")
+
+    assert basic.split()[1] not in str(failed.value) and "Basic ***" in str(failed.value)

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import ReplyRefused
+from connectors.base import MalformedPayload, ReplyRefused
 from connectors.reddit import RECHECK_EVERY, RedditConnector
 from tests.conftest import Clock
+from tests.fakes.http import Response
 
 from .conftest import api_calls
-from .fake import USERNAME, FakeReddit
+from .fake import USERNAME, FakeReddit, _page
 
 SEARCH = {"keywords": ["BrandCo", "Brand Co"], "subreddits": ["Tools", "r/HomeImprovement"]}
 
@@ -220,3 +221,35 @@ def test_messages_hidden_by_a_vanished_anchor_are_found_within_a_few_polls_at_no
     assert received == expected
     assert len(api_calls(fake)) == 1 + polls - 1 + math.ceil((new + 1) / 100)
     assert reddit.poll(cursor)[0] == []
+
+
+def test_the_fake_pages_like_reddit_before_is_null_without_count(reddit: RedditConnector, fake: FakeReddit) -> None:
+    """praw's recorded TestInbox.test_all__with_limit: page two, asked with ``after`` and no
+    ``count``, answers ``"before": null``; ``limit`` above 100 gives 100."""
+    names = [fake.mention(f"c{i}", "u/brandco hi")["data"]["name"] for i in range(130)]
+    newest_first = [{"data": {"name": n}} for n in reversed(names)]
+    second = _page(newest_first, {"limit": "128", "after": names[-100]})["data"]
+    assert (second["dist"], second["before"], second["after"]) == (30, None, None)
+    counted = _page(newest_first, {"limit": "128", "after": names[-100], "count": "100"})["data"]
+    assert counted["before"] == names[-101]
+    newer = _page(newest_first, {"limit": "100", "before": names[0]})["data"]
+    assert (newer["dist"], newer["before"]) == (100, None)
+    assert _page(newest_first, {"limit": "100", "before": names[0], "count": "1"})["data"]["before"] == names[100]
+
+
+def test_a_page_served_twice_adds_nothing_and_loses_nothing(reddit: RedditConnector, fake: FakeReddit) -> None:
+    fake.mention("alice", "u/brandco first")
+    _, cursor = reddit.poll(None)
+    expected = [fake.mention(f"c{i}", "u/brandco hi")["data"]["name"] for i in range(150)]
+    first = reddit._reddit().request(method="GET", path="message/inbox/", params={"limit": 100, "count": 1})
+    fake.api.script("GET", "/message/inbox", Response(200, first), Response(200, first))
+
+    received: list[str] = []
+    for _ in range(3):
+        try:
+            messages, cursor = reddit.poll(cursor)
+        except MalformedPayload:
+            continue
+        received += [m.external_id for m in messages]
+
+    assert received == expected

@@ -2,6 +2,7 @@
 
 Serves what the X connector uses: ``GET /2/users/me``, ``GET /2/users/:id/mentions`` (since_id,
 start_time, max_results 5-100, pagination_token, only the 800 newest mentions reachable),
+``GET /2/users/:id/tweets`` (the same, plus ``exclude``),
 ``POST /2/tweets`` (replies; deleted parents and duplicate content refused with 403 like X) and
 ``GET /2/tweets/search/recent`` (``conversation_id:`` and ``from:`` operators, last 7 days).
 Fields are filtered by ``tweet.fields`` / ``user.fields`` and ``expansions=author_id`` like X,
@@ -12,9 +13,13 @@ endpoint; at zero it answers 429 like X. Credentials are checked: a Bearer token
 user token, or an app-only token, which X refuses for user-context endpoints) or an OAuth 1.0a
 header whose ``oauth_token`` is known; OAuth 1.0a answers carry ``x-access-level``.
 
-A reply mentions everyone its parent mentioned (X auto-populates reply metadata), so the
-brand's reply to "@brand help" shows up in the brand's own mentions: the echo a connector must
-mark as its own.
+A reply mentions everyone its parent mentioned (X auto-populates reply metadata) except its own
+author: X never lists a post in its author's own mentions (tweepy's recorded
+``cassettes/test_client_get_users_mentions.yaml``: every post in @Twitter's mentions is by someone
+else), so the brand's replies are only in ``GET /2/users/:id/tweets``. That timeline filters
+``exclude=retweets,replies`` after choosing a page, so a page can hold fewer posts than asked and
+still carry a ``next_token`` (``cassettes/test_client_get_users_tweets.yaml``: 2 posts for
+``max_results`` 10, with a ``next_token``); it reaches the 3200 newest posts.
 
 Run by hand: ``python -m tests.connectors.x.fake --port 8081``; post a customer mention with
 ``curl -X POST localhost:8081/_fake/mention -d '{"username": "alice", "text": "@brand my order is late"}'``.
@@ -38,7 +43,8 @@ SNOWFLAKE_EPOCH_MS = 1288834974657
 WINDOW = 900
 MENTIONS_REACH = 800
 # Per-user limits from docs.x.com (pay-per-use table): requests per 15-minute window.
-DEFAULT_LIMITS = {"me": 75, "mentions": 300, "tweets": 100, "search": 300}
+DEFAULT_LIMITS = {"me": 75, "mentions": 300, "timeline": 900, "tweets": 100, "search": 300}
+TIMELINE_REACH = 3200
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
 DEFAULT_USER_FIELDS = ("id", "name", "username")
 
@@ -102,6 +108,7 @@ class FakeX:
         self._lock = threading.RLock()
         self.add_user(*brand)
         self.api = FakeAPI()
+        self.api.fault_answers = self._fault_answer
         self._routes()
 
     # -- scenario helpers ---------------------------------------------------------------------
@@ -188,7 +195,7 @@ class FakeX:
                 tweet["referenced_tweets"] = [{"type": "retweeted", "id": retweet_of}]
                 mentioned |= self.mentioned[retweet_of]
             self.tweets[tweet_id] = tweet
-            self.mentioned[tweet_id] = mentioned
+            self.mentioned[tweet_id] = mentioned - {author_id}
             return tweet
 
     def fail_once(self, when: Callable[[Request], bool], response: Response) -> None:
@@ -220,12 +227,25 @@ class FakeX:
             t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])
         ]
 
+    def _fault_answer(self, kind: str, request: Request) -> Response:
+        """The fault mode's answers in X's shapes: its 503 and 429 bodies, reset headers, and an
+        invalid-request problem whose detail echoes the request's headers."""
+        if kind == "429":
+            reset = str(int(self.clock().timestamp()) + 60)
+            headers = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+            return Response(429, recorded("too_many_requests"), headers)
+        if kind == "echo":
+            echoed = _invalid("query", f"is invalid; request headers: {json.dumps(request.headers)}")
+            return Response(400, {**echoed, "detail": echoed["errors"][0]["message"]})
+        return Response(503, recorded("service_unavailable"))
+
     # -- the API ------------------------------------------------------------------------------
 
     def _routes(self) -> None:
         route = self.api.route
         route("GET", r"/2/users/me")(self._guard("me", self._get_me, user_context=True))
         route("GET", r"/2/users/(?P<id>\d+)/mentions")(self._guard("mentions", self._get_mentions))
+        route("GET", r"/2/users/(?P<id>\d+)/tweets")(self._guard("timeline", self._get_user_tweets))
         route("POST", r"/2/tweets")(self._guard("tweets", self._create_tweet, user_context=True))
         route("GET", r"/2/tweets/search/recent")(self._guard("search", self._search_recent))
         route("POST", r"/_fake/mention")(self._fake_mention)
@@ -305,6 +325,21 @@ class FakeX:
         found = [self.tweets[i] for i in reversed(self.mention_ids(user_id))]
         return self._page(request, found[:MENTIONS_REACH], token_param="pagination_token", smallest=5)
 
+    def _get_user_tweets(self, request: Request, match: re.Match[str]) -> Response:
+        excluded = set(filter(None, request.query.get("exclude", "").split(",")))
+        with self._lock:
+            found = [t for i, t in self.tweets.items() if t["author_id"] == match["id"] and i not in self.deleted]
+        found.sort(key=lambda t: int(t["id"]), reverse=True)
+
+        def kept(tweet: Mapping[str, Any]) -> bool:
+            kinds = {ref["type"] for ref in tweet.get("referenced_tweets", [])}
+            dropped = ({"retweeted"} if "retweets" in excluded else set()) | (
+                {"replied_to"} if "replies" in excluded else set()
+            )
+            return not kinds & dropped
+
+        return self._page(request, found[:TIMELINE_REACH], token_param="pagination_token", smallest=5, keep=kept)
+
     def _search_recent(self, request: Request, match: re.Match[str]) -> Response:
         query = request.query.get("query", "")
         conversation = re.search(r"conversation_id:(\d+)", query)
@@ -324,7 +359,15 @@ class FakeX:
         found.sort(key=lambda t: int(t["id"]), reverse=True)
         return self._page(request, found, token_param="next_token", smallest=10)
 
-    def _page(self, request: Request, tweets: list[dict[str, Any]], *, token_param: str, smallest: int) -> Response:
+    def _page(
+        self,
+        request: Request,
+        tweets: list[dict[str, Any]],
+        *,
+        token_param: str,
+        smallest: int,
+        keep: Callable[[Mapping[str, Any]], bool] = lambda tweet: True,
+    ) -> Response:
         q = request.query
         size = int(q.get("max_results", 10))
         if not smallest <= size <= 100:
@@ -337,12 +380,13 @@ class FakeX:
         if token_param in q:
             older_than = int(q[token_param].removeprefix("p"))
             tweets = [t for t in tweets if int(t["id"]) < older_than]
-        page, rest = tweets[:size], tweets[size:]
+        chosen, rest = tweets[:size], tweets[size:]
+        page = [t for t in chosen if keep(t)]
+        token = {"next_token": f"p{chosen[-1]['id']}"} if rest else {}
         if not page:
-            return Response(200, {"meta": {"result_count": 0}})
+            return Response(200, {"meta": {"result_count": 0, **token}})
         meta: dict[str, Any] = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
-        if rest:
-            meta["next_token"] = f"p{page[-1]['id']}"
+        meta |= token
         body: dict[str, Any] = {
             "data": [_pick(t, q.get("tweet.fields"), DEFAULT_TWEET_FIELDS) for t in page],
             "meta": meta,

@@ -122,8 +122,8 @@ def test_an_unreachable_api_is_transient(connect) -> None:
         Response(
             200,
             {
-                "data": [{"id": "7", "text": "no author", "edit_history_tweet_ids": ["7"]}],
-                "meta": {"result_count": 1, "newest_id": "7"},
+                "data": [{"id": "9" * 19, "text": "no author", "edit_history_tweet_ids": ["9" * 19]}],
+                "meta": {"result_count": 1, "newest_id": "9" * 19},
             },
         ),
         Response(200, ["not", "an", "object"]),
