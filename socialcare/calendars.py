@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
@@ -36,6 +36,15 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.config import Duration
+
+DEFAULT_FIRST: dict[str, timedelta] = {
+    "urgent": timedelta(minutes=15),
+    "complaint": timedelta(minutes=30),
+    "normal": timedelta(hours=1),
+    "low": timedelta(hours=4),
+}
+PRIORITIES = tuple(DEFAULT_FIRST)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _DAY = timedelta(days=1)
@@ -44,6 +53,45 @@ _FOREVER = datetime.max.replace(tzinfo=UTC)
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriorityTargets(_Section):
+    """One target per priority; an unset one falls back as ``ResponseTargets`` says."""
+
+    urgent: Duration | None = None
+    complaint: Duration | None = None
+    normal: Duration | None = None
+    low: Duration | None = None
+
+
+class ResponseTargets(PriorityTargets):
+    """How long a customer may wait, in open time, for our first response and for the next ones.
+
+    A flat key (``[targets] normal = "1h"``, the older shape) sets both; ``[targets.first]`` and
+    ``[targets.next]`` win over it. An unset first target takes ``DEFAULT_FIRST``; an unset next
+    target is the first one.
+    """
+
+    first: PriorityTargets = PriorityTargets()
+    next: PriorityTargets = PriorityTargets()
+
+    def first_response(self, priority: str) -> timedelta:
+        """The target for a priority in ``PRIORITIES`` (a ``Priority`` enum member works too)."""
+        return self._own("first", priority) or DEFAULT_FIRST[priority]
+
+    def next_response(self, priority: str) -> timedelta:
+        return self._own("next", priority) or self.first_response(priority)
+
+    def over(self, team: ResponseTargets) -> ResponseTargets:
+        """These targets (an account's) with the team's wherever these leave a key unset."""
+        layers = {
+            kind: PriorityTargets(**{p: self._own(kind, p) or team._own(kind, p) for p in PRIORITIES})
+            for kind in ("first", "next")
+        }
+        return ResponseTargets(**layers)
+
+    def _own(self, kind: Literal["first", "next"], priority: str) -> timedelta | None:
+        return getattr(getattr(self, kind), priority) or getattr(self, priority)
 
 
 class Span(NamedTuple):

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from socialcare.calendars import (
     BusinessCalendar,
     CalendarSettings,
+    ResponseTargets,
     merge_calendars,
 )
 
@@ -374,3 +375,54 @@ def test_an_account_calendar_overrides_what_it_sets() -> None:
     weekend = merge_calendars({"always_open": True}, {"hours": {"sat": ["10:00-14:00"]}})
     assert weekend == {"hours": {"sat": ["10:00-14:00"]}}
     assert merge_calendars(team, {"timezone": "Europe/Lisbon"}) == {**team, "timezone": "Europe/Lisbon"}
+
+
+# Response targets
+
+
+def test_default_targets_match_the_old_ones_plus_low() -> None:
+    targets = ResponseTargets()
+    expected = {"urgent": 15, "complaint": 30, "normal": 60, "low": 240}
+    for priority, minutes in expected.items():
+        assert targets.first_response(priority) == targets.next_response(priority) == timedelta(minutes=minutes)
+
+
+def test_flat_keys_set_first_and_next_and_tables_win_over_them() -> None:
+    targets = ResponseTargets.model_validate(
+        {"normal": "2h", "urgent": "10m", "first": {"normal": "90m"}, "next": {"urgent": "5m", "low": "1d"}}
+    )
+    assert targets.first_response("normal") == timedelta(minutes=90)
+    assert targets.next_response("normal") == timedelta(hours=2)
+    assert (targets.first_response("urgent"), targets.next_response("urgent")) == (
+        timedelta(minutes=10),
+        timedelta(minutes=5),
+    )
+    assert (targets.first_response("low"), targets.next_response("low")) == (timedelta(hours=4), timedelta(days=1))
+
+
+def test_next_targets_follow_the_first_ones_unless_set() -> None:
+    targets = ResponseTargets.model_validate({"first": {"complaint": "20m"}})
+    assert targets.next_response("complaint") == timedelta(minutes=20)
+
+
+def test_an_account_overrides_the_team_key_by_key() -> None:
+    team = ResponseTargets.model_validate({"normal": "2h", "next": {"complaint": "3h"}})
+    account = ResponseTargets.model_validate({"first": {"normal": "30m"}, "complaint": "45m"})
+    merged = account.over(team)
+    assert (merged.first_response("normal"), merged.next_response("normal")) == (
+        timedelta(minutes=30),
+        timedelta(hours=2),
+    )
+    assert merged.first_response("complaint") == merged.next_response("complaint") == timedelta(minutes=45)
+    assert merged.first_response("urgent") == timedelta(minutes=15)
+    assert ResponseTargets().over(team) == ResponseTargets.model_validate(
+        {"first": {"normal": "2h"}, "next": {"normal": "2h", "complaint": "3h"}}
+    )
+
+
+def test_a_bad_target_names_its_key() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ResponseTargets.model_validate({"first": {"normal": "soon"}})
+    assert caught.value.errors()[0]["loc"] == ("first", "normal")
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        ResponseTargets.model_validate({"first": {"medium": "1h"}})
