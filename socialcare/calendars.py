@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Annotated, Any, Literal, NamedTuple
@@ -351,6 +352,111 @@ class BusinessCalendar:
             )
             self._holiday_years[year] = found
         return found
+
+
+class _Words(NamedTuple):
+    """One language: names separated by spaces, and a phrase per ``PromiseDay``."""
+
+    weekdays: str
+    months: str
+    today: str
+    tomorrow: str
+    weekday: str
+    date: str
+
+
+_WORDS = {
+    "en": _Words(
+        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+        "January February March April May June July August September October November December",
+        "by {time} today",
+        "by {time} tomorrow",
+        "by {weekday} at {time}",
+        "by {weekday} {day} {month} at {time}",
+    ),
+    "it": _Words(
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+        "entro le {time} di oggi",
+        "entro le {time} di domani",
+        "entro {weekday} alle {time}",
+        "entro {weekday} {day} {month} alle {time}",
+    ),
+    "es": _Words(
+        "lunes martes miércoles jueves viernes sábado domingo",
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "hoy antes de las {time}",
+        "mañana antes de las {time}",
+        "el {weekday} antes de las {time}",
+        "el {weekday} {day} de {month} antes de las {time}",
+    ),
+    "fr": _Words(
+        "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "aujourd'hui avant {time}",
+        "demain avant {time}",
+        "{weekday} avant {time}",
+        "le {weekday} {day} {month} avant {time}",
+    ),
+    "de": _Words(
+        "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+        "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+        "heute bis {time} Uhr",
+        "morgen bis {time} Uhr",
+        "bis {weekday}, {time} Uhr",
+        "bis {weekday}, {day}. {month}, {time} Uhr",
+    ),
+    "pt": _Words(
+        "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+        "hoje até às {time}",
+        "amanhã até às {time}",
+        "até {weekday} às {time}",
+        "até {weekday}, {day} de {month}, às {time}",
+    ),
+}
+LANGUAGES = tuple(_WORDS)
+PromiseDay = Literal["today", "tomorrow", "weekday", "date"]
+
+
+@dataclass(frozen=True)
+class Promise:
+    """A deadline as a customer reads it in a holding reply: "we will answer {text}"."""
+
+    local: datetime  # the deadline rounded up to the minute, in the zone it is shown in
+    day: PromiseDay  # "weekday" within the coming week, "date" beyond it (or in the past)
+    text: str  # e.g. "by Monday at 09:30", "entro le 15:00 di oggi"
+
+
+def promise(due: datetime, now: datetime, zone: ZoneInfo, language: str) -> Promise:
+    """How to tell a customer ``due`` in ``language`` (en, it, es, fr, de, pt; ``pt-BR`` reads as pt).
+
+    The minute is rounded up, so a promise is never earlier than the deadline behind it. Names come
+    from a table here, not from the OS locale, which servers rarely have for all six languages.
+    """
+    key = language.split("-")[0].split("_")[0].lower()
+    if key not in _WORDS:
+        raise ValueError(f"no promise wording for language {language!r}; use one of {', '.join(LANGUAGES)}")
+    words = _WORDS[key]
+    due = _utc(due, "due")
+    spare = timedelta(seconds=due.second, microseconds=due.microsecond)
+    local = (due + (timedelta(minutes=1) - spare if spare else timedelta(0))).astimezone(zone)
+    day = _promise_day((local.date() - _utc(now, "now").astimezone(zone).date()).days)
+    text = getattr(words, day).format(
+        weekday=words.weekdays.split()[local.weekday()],
+        day=f"{local.day}er" if key == "fr" and local.day == 1 else local.day,
+        month=words.months.split()[local.month - 1],
+        time=f"{local:%H:%M}",
+    )
+    return Promise(local, day, text)
+
+
+def _promise_day(days_ahead: int) -> PromiseDay:
+    if days_ahead == 0:
+        return "today"
+    if days_ahead == 1:
+        return "tomorrow"
+    return "weekday" if 1 < days_ahead < 7 else "date"
 
 
 def _utc(t: datetime, name: str) -> datetime:

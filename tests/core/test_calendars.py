@@ -17,6 +17,7 @@ from socialcare.calendars import (
     CalendarSettings,
     ResponseTargets,
     merge_calendars,
+    promise,
 )
 
 ROME = ZoneInfo("Europe/Rome")
@@ -426,3 +427,79 @@ def test_a_bad_target_names_its_key() -> None:
     assert caught.value.errors()[0]["loc"] == ("first", "normal")
     with pytest.raises(ValidationError, match="Extra inputs"):
         ResponseTargets.model_validate({"first": {"medium": "1h"}})
+
+
+# Promises to customers
+
+
+FRIDAY_NOON = rome(2026, 12, 4, 12)
+
+
+@pytest.mark.parametrize(
+    ("language", "today", "tomorrow", "weekday", "later"),
+    [
+        ("en", "by 15:00 today", "by 09:30 tomorrow", "by Monday at 09:30", "by Tuesday 1 December at 09:00"),
+        (
+            "it",
+            "entro le 15:00 di oggi",
+            "entro le 09:30 di domani",
+            "entro lunedì alle 09:30",
+            "entro martedì 1 dicembre alle 09:00",
+        ),
+        (
+            "es",
+            "hoy antes de las 15:00",
+            "mañana antes de las 09:30",
+            "el lunes antes de las 09:30",
+            "el martes 1 de diciembre antes de las 09:00",
+        ),
+        (
+            "fr",
+            "aujourd'hui avant 15:00",
+            "demain avant 09:30",
+            "lundi avant 09:30",
+            "le mardi 1er décembre avant 09:00",
+        ),
+        (
+            "de",
+            "heute bis 15:00 Uhr",
+            "morgen bis 09:30 Uhr",
+            "bis Montag, 09:30 Uhr",
+            "bis Dienstag, 1. Dezember, 09:00 Uhr",
+        ),
+        (
+            "pt",
+            "hoje até às 15:00",
+            "amanhã até às 09:30",
+            "até segunda-feira às 09:30",
+            "até terça-feira, 1 de dezembro, às 09:00",
+        ),
+    ],
+)
+def test_a_promise_in_six_languages(language: str, today: str, tomorrow: str, weekday: str, later: str) -> None:
+    friday = rome(2026, 11, 27, 12)
+    shown = {
+        when: promise(due, friday, ROME, language)
+        for when, due in (
+            ("today", rome(2026, 11, 27, 15)),
+            ("tomorrow", rome(2026, 11, 28, 9, 30)),
+            ("weekday", rome(2026, 11, 30, 9, 30)),
+            ("date", rome(2026, 12, 8, 9)),
+        )
+    }
+    assert {when: item.day for when, item in shown.items()} == {when: when for when in shown}
+    assert [shown["today"].text, shown["tomorrow"].text, shown["weekday"].text] == [today, tomorrow, weekday]
+    assert promise(rome(2026, 12, 1, 9), friday, ROME, language).day == "weekday"  # four days ahead
+    assert promise(rome(2026, 12, 1, 9), rome(2026, 11, 20, 12), ROME, language).text == later
+
+
+def test_a_promise_rounds_up_to_the_minute_in_the_zone_asked() -> None:
+    shown = promise(utc(2026, 12, 7, 8, 30, 5), FRIDAY_NOON, ROME, "it")
+    assert (shown.local, shown.text) == (rome(2026, 12, 7, 9, 31), "entro lunedì alle 09:31")
+    assert promise(utc(2026, 12, 7, 8, 30), FRIDAY_NOON, NEW_YORK, "en-US").text == "by Monday at 03:30"
+    assert promise(utc(2026, 12, 4, 22, 59, 30), FRIDAY_NOON, ROME, "en").text == "by 00:00 tomorrow"
+
+
+def test_a_promise_in_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="use one of en, it, es, fr, de, pt"):
+        promise(FRIDAY_NOON, FRIDAY_NOON, ROME, "nl")
