@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_PATH = Path("config/socialcare.toml")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
@@ -72,8 +81,19 @@ class SentimentConfig(BaseModel):
 
 
 class DaemonConfig(_Section):
-    send_interval: Duration = timedelta(seconds=30)
+    """What is due runs within a second or two; these only bound the work of a worker that dies."""
+
+    lease: Duration = timedelta(seconds=60)
     watch_interval: Duration = timedelta(minutes=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "send_interval" in data:
+            raise ValueError(
+                "send_interval is no longer used: approved replies go out within a second or two; remove the key"
+            )
+        return data
 
 
 class AccountConfig(BaseModel):

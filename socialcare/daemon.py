@@ -36,7 +36,8 @@ LANES = {"poll": POLL_LANE, "send": SEND_LANE, "care": CARE_LANE}
 class Daemon:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.worker = Worker(app, work.worker_id("daemon"))
+        lease = app.config.daemon.lease if app is not None else work.LEASE
+        self.worker = Worker(app, work.worker_id("daemon"), lease)
         self._scheduler: BlockingScheduler | None = None
         self._stopping = False
         self._guard: IO[str] | None = None
@@ -82,7 +83,7 @@ class Daemon:
         )
         for name, kinds in LANES.items():
             scheduler.add_job(self.lane, IntervalTrigger(seconds=TICK_SECONDS), args=[kinds], id=f"lane:{name}")
-        renew_every = work.LEASE.total_seconds() / 4
+        renew_every = self.worker.lease.total_seconds() / 4
         scheduler.add_job(self.worker.renew, IntervalTrigger(seconds=renew_every), id="renew-leases")
         self._scheduler = scheduler
         signal.signal(signal.SIGTERM, self._stop)

@@ -41,6 +41,7 @@ MAX_RUNS = 1000
 class Worker:
     app: App
     holder: str
+    lease: timedelta = work.LEASE
     held: set[int] = field(default_factory=set)
     sends: SendResult = field(default_factory=SendResult)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,7 +67,7 @@ class Worker:
         """
         ran = 0
         while not stop() and ran < MAX_RUNS:
-            claims = work.claim(self.app.engine, self.holder, kinds, now or utcnow())
+            claims = work.claim(self.app.engine, self.holder, kinds, now or utcnow(), lease=self.lease)
             if not claims:
                 return ran
             for claim in claims:
@@ -98,7 +99,7 @@ class Worker:
         """Keep our leases while the work in hand lasts."""
         with self._lock:
             ids = list(self.held)
-        work.renew(self.app.engine, self.holder, ids)
+        work.renew(self.app.engine, self.holder, ids, lease=self.lease)
 
     # -- handlers ---------------------------------------------------------------------------------
 
