@@ -41,8 +41,9 @@ class QueueFilter:
     limit: int | None = None
 
 
-def get_case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
+    """The case; with ``lock``, fresh and locked against the daemon changing it meanwhile."""
+    case = lifecycle.lock_case(session, case_id) if lock else session.get(Case, case_id)
     if case is None:
         raise UserError(f"no case {case_id}; `socialcare queue --status all` lists them")
     return case
@@ -237,7 +238,7 @@ def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
 
 def approve(session: Session, case_id: int, actor: str, connector: Connector | None, text: str | None = None) -> Reply:
     """Approve the case's reply, optionally with new text; the channel's rules are checked first."""
-    case = get_case(session, case_id)
+    case = get_case(session, case_id, lock=True)
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to approve")
     reply = pending_reply(session, case)
@@ -286,7 +287,7 @@ def reject(session: Session, case_id: int, actor: str, reason: str) -> Case:
     reason = reason.strip()
     if not reason:
         raise UserError("say why with --reason (e.g. 'spam')")
-    case = get_case(session, case_id)
+    case = get_case(session, case_id, lock=True)
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to reject")
     lifecycle.close(session, case, actor, reason)

@@ -599,6 +599,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConnectorError as err:
         say_error(f"{type(err).__name__}: {err}")
         return 1
+    except Exception as err:
+        if not db.is_conflict(err):
+            raise
+        say_error("the case changed while you were working on it (the daemon, or a teammate): look again and retry")
+        return 1
     return 0
 
 

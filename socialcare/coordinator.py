@@ -15,6 +15,7 @@ process's error: it is reported here and never written to the shared store.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from connectors.base import (
     AuthError,
     Connector,
     ConnectorError,
+    InboundMessage,
     MalformedPayload,
     PermanentError,
     RateLimited,
@@ -32,8 +34,8 @@ from connectors.base import (
     TransientError,
 )
 from socialcare import work
-from socialcare.db import session_scope
-from socialcare.ingest import ingest
+from socialcare.db import is_conflict, session_scope
+from socialcare.ingest import IngestResult, ingest
 from socialcare.models import Account, utcnow
 
 log = logging.getLogger("socialcare.coordinator")
@@ -48,6 +50,7 @@ _KINDS: tuple[tuple[type[Exception], str], ...] = (
     (ConnectorError, "connector"),
 )
 RATE_LIMIT_FALLBACK = timedelta(minutes=1)
+CONFLICT_ATTEMPTS = 3
 
 
 def kind_of(err: BaseException) -> str:
@@ -98,13 +101,7 @@ def poll(
         cursor = account.cursor
     try:
         messages, next_cursor = connector.poll(cursor)
-        with session_scope(engine) as session:
-            account = _account(session, name)
-            result = ingest(session, account, messages)
-            account.cursor, account.last_poll_at = next_cursor, now
-            succeeded(session, account, now)
-            if result.new_inbound:
-                work.nudge(session, work.PROCESS, "all", now)
+        result = _store(engine, name, messages, next_cursor, now)
     except SecretMissing as err:
         outcome.error, outcome.local = str(err), True
         return outcome
@@ -117,6 +114,27 @@ def poll(
     if connector.pace.ready_at is not None and connector.pace.ready_at > outcome.next_due:  # type: ignore[operator]
         outcome.next_due = connector.pace.ready_at
     return outcome
+
+
+def _store(
+    engine: Engine, name: str, messages: Sequence[InboundMessage], cursor: str | None, now: datetime
+) -> IngestResult:
+    """The page and its cursor in one transaction; run again if another writer met the same rows first."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            with session_scope(engine) as session:
+                account = _account(session, name)
+                result = ingest(session, account, messages)
+                account.cursor, account.last_poll_at = cursor, now
+                succeeded(session, account, now)
+                if result.new_inbound:
+                    work.nudge(session, work.PROCESS, "all", now)
+            return result
+        except Exception as err:
+            if not is_conflict(err) or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            log.debug("%s: storing the page met a concurrent change; again", name)
+    raise AssertionError("unreachable")
 
 
 def failed(session: Session, account: Account, err: BaseException, now: datetime) -> datetime | None:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from importlib import resources
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
@@ -50,6 +51,16 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     """
     mode = "DEFERRED" if connection.get_execution_options().get("socialcare_read_only") else "IMMEDIATE"
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_CONFLICT_CODES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
+
+
+def is_conflict(err: BaseException) -> bool:
+    """Two writers met on the same rows; the loser's transaction was rolled back and is worth running again."""
+    if isinstance(err, sa.orm.exc.StaleDataError | sa.exc.IntegrityError):
+        return True
+    return isinstance(err, sa.exc.OperationalError) and getattr(err.orig, "pgcode", None) in _CONFLICT_CODES
 
 
 def redact_url(url: str) -> str:

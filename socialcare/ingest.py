@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from connectors.base import InboundMessage, Receipt
 from socialcare import lifecycle
-from socialcare.models import Account, Case, Customer, Direction, Identity, Message, Reply, utcnow
+from socialcare.models import Account, Customer, Direction, Identity, Message, Reply, utcnow
 
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _IDENTITY = Identity.__table__  # type: ignore[attr-defined]
@@ -215,7 +215,7 @@ def _answered_on_the_platform(session: Session, outbound: Message) -> None:
         outbound.case_id = next(iter(cases))
     session.add(outbound)
     for case_id in sorted(cases):
-        case = session.get(Case, case_id)
+        case = lifecycle.lock_case(session, case_id)
         assert case is not None
         lifecycle.mark_answered(
             session,

@@ -115,6 +115,14 @@ _PAST = {"answer": "answered", "close": "closed", "reopen": "reopened"}
 # -- cases ----------------------------------------------------------------------------------------
 
 
+def lock_case(session: Session, case_id: int) -> Case | None:
+    """The case, fresh and locked for this transaction (PostgreSQL), so two workers or a worker and a
+    person change it one after the other, never from stale copies. SQLite's writers are one at a time."""
+    return session.exec(
+        select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+
+
 def open_case(session: Session, *, account_id: int, identity_id: int, first: Message, now: datetime) -> Case:
     """A new case for a customer conversation, its clock starting at their first message."""
     case = Case(
@@ -286,7 +294,7 @@ def claim_for_sending(session: Session, reply_id: int, actor: str, now: datetime
     won = session.execute(
         sa.update(Reply)
         .where(col(Reply.id) == reply_id, col(Reply.status).in_(REPLY_MOVES["claim"][0]))
-        .values(status=REPLY_MOVES["claim"][1], attempts=col(Reply.attempts) + 1)
+        .values(status=REPLY_MOVES["claim"][1], attempts=col(Reply.attempts) + 1, version=col(Reply.version) + 1)
     )
     if not won.rowcount:
         return None
@@ -311,7 +319,7 @@ def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, acto
     reply.external_id, reply.sent_at, reply.last_error = external_id, at, None
     session.add(reply)
     _drop_send(session, reply)
-    case = session.get(Case, reply.case_id)
+    case = lock_case(session, reply.case_id)
     assert case is not None
     _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail={"external_id": external_id})
     mark_answered(session, case, at=at, up_to=to.created_at, actor=actor, via="reply")

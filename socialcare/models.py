@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -185,14 +186,30 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _at(default=None)
     close_reason: str | None = None
     breach_noted_at: datetime | None = _at(default=None)
+    version: int = 1
+    """Optimistic lock: an update made from a stale copy of the row fails instead of overwriting another's."""
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class Reply(SQLModel, table=True):
     """draft -> approved -> sending -> sent | failed; or withdrawn / rejected; never sent twice.
 
-    ``idempotency_key`` is made once, at approval, and is the same on every attempt.
+    ``idempotency_key`` is made once, at approval, and is the same on every attempt. A case has
+    at most one pending (draft, approved or sending) reply: the store itself refuses a second.
     """
 
+    __table_args__ = (
+        sa.Index(
+            "uq_reply_pending_per_case",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text("status IN ('draft', 'approved', 'sending')"),
+            postgresql_where=sa.text("status IN ('draft', 'approved', 'sending')"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     to_message_id: int = Field(foreign_key="message.id")
@@ -207,6 +224,11 @@ class Reply(SQLModel, table=True):
     sent_at: datetime | None = _at(default=None)
     external_id: str | None = None
     last_error: str | None = None
+    version: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class AuditLog(SQLModel, table=True):

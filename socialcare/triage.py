@@ -93,8 +93,8 @@ def triage_pending(session: Session, config: Config, drafter: Drafter, now: date
         assert case.id is not None
         touched[case.id] = case
     session.flush()
-    for case in touched.values():
-        refresh(session, case, config, drafter, now)
+    for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
+        refresh_case(session, case_id, config, drafter, now)
     return list(touched)
 
 
@@ -152,7 +152,7 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
 
 
 def refresh_case(session: Session, case_id: int, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
-    case = session.get(Case, case_id)
+    case = lifecycle.lock_case(session, case_id)
     if case is not None:
         refresh(session, case, config, drafter, now)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from socialcare import coordinator, lifecycle, outbox, triage, work
-from socialcare.db import session_scope
+from socialcare.db import is_conflict, session_scope
 from socialcare.models import Case, CaseStatus, Reply, ReplyStatus, utcnow
 from socialcare.outbox import SendResult
 
@@ -35,6 +35,7 @@ SEND_LANE = frozenset({work.SEND})
 CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE})
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
 MAX_RUNS = 1000
+CONFLICT_RETRY = timedelta(seconds=1)
 
 
 @dataclass
@@ -84,11 +85,15 @@ class Worker:
             due = self.handlers[claim.kind](claim.key, at)
         except Exception as err:  # a bug in one item's work must not stop the others
             error = f"{type(err).__name__}: {err}"
-            due = at + min(timedelta(seconds=5 * 2 ** min(claim.attempts, 10)), timedelta(minutes=30))
-            signature = (claim.kind, claim.key, type(err).__name__)
-            if signature not in self._bugs:
-                self._bugs.add(signature)
-                log.error("%s %s failed; retrying from %s", claim.kind, claim.key, due.isoformat(), exc_info=err)
+            if is_conflict(err):  # another worker or a person changed the same rows first: simply again
+                due = at + CONFLICT_RETRY
+                log.info("%s %s met a concurrent change; running it again", claim.kind, claim.key)
+            else:
+                due = at + min(timedelta(seconds=5 * 2 ** min(claim.attempts, 10)), timedelta(minutes=30))
+                signature = (claim.kind, claim.key, type(err).__name__)
+                if signature not in self._bugs:
+                    self._bugs.add(signature)
+                    log.error("%s %s failed; retrying from %s", claim.kind, claim.key, due.isoformat(), exc_info=err)
         finally:
             with self._lock:
                 self.held.discard(claim.id)
