@@ -107,8 +107,10 @@ def main_options(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("apscheduler", "httpx", "urllib3", "prawcore", "alembic"):
+    for noisy in ("httpx", "urllib3", "prawcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # A lane busy for longer than its one-second tick is normal; APScheduler warns of each skipped tick.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)
     ctx.obj = Context(config)
 
 

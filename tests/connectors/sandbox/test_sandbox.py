@@ -117,7 +117,7 @@ def test_a_write_interrupted_by_a_signal_leaves_no_temp_file(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(json, "dump", interrupted)
+    monkeypatch.setattr(json, "dumps", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sandbox.post("ann", "first")
 
