@@ -149,7 +149,7 @@ def test_a_poll_run_beside_the_daemon_loses_nothing_and_prints_no_traceback(tmp_
         deadline = time.monotonic() + 120
         while _inbound_count(tmp_path) < 300 and time.monotonic() < deadline and daemon.poll() is None:
             time.sleep(0.5)
-    for out, err, code in results:
+    for _out, err, code in results:
         assert code == 0 and "Traceback" not in err, err
     assert _inbound_count(tmp_path) == 300
     assert "Traceback" not in log.read_text()

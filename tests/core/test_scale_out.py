@@ -22,8 +22,8 @@ from connectors.sandbox import SandboxConnector, SandboxSettings
 from socialcare import cases, db
 from socialcare.cases import QueueFilter
 from socialcare.errors import UserError
-from tests.connectors.x.fake import FakeX
 from tests.conftest import postgres_database
+from tests.connectors.x.fake import FakeX
 
 DAEMONS = 3
 SANDBOX_POSTS = 1200
