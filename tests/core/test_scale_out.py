@@ -186,7 +186,8 @@ def _counts(engine: sa.Engine) -> dict[str, int]:
         return {
             "inbound": one("SELECT count(*) FROM message WHERE direction = 'inbound'"),
             "distinct_inbound": one(
-                "SELECT count(*) FROM (SELECT DISTINCT platform, external_id FROM message WHERE direction = 'inbound') d"
+                "SELECT count(*) FROM (SELECT DISTINCT platform, external_id FROM message"
+                " WHERE direction = 'inbound') d"
             ),
             "open": one("SELECT count(*) FROM \"case\" WHERE status = 'open'"),
             "unanswered": one("SELECT count(*) FROM message WHERE direction = 'inbound' AND answered_at IS NULL"),
