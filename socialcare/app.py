@@ -24,6 +24,9 @@ from socialcare.worker import SEND_LANE, Worker, ensure_sends
 
 log = logging.getLogger("socialcare")
 CLASSIFY_BATCH = 1000
+"""Messages classified per run of the process work item; it runs again at once while more wait."""
+STEP = 200
+"""Messages per transaction when classifying and triaging."""
 
 
 @dataclass
@@ -93,10 +96,19 @@ class App:
     def process(self, now: datetime | None = None) -> ProcessOutcome:
         """Classify what is new, put it into cases with deadlines and drafts, re-triage cases that asked for it."""
         now = now or utcnow()
-        with db.session_scope(self.engine) as session:
-            classified = classify_pending(session, self.classifier, limit=CLASSIFY_BATCH)
-        with db.session_scope(self.engine) as session:
-            cases = triage_pending(session, self.config, self.drafter, now)
+        classified, cases = 0, set()
+        while classified < CLASSIFY_BATCH:  # a transaction per step, so a restart keeps what was done
+            with db.session_scope(self.engine) as session:
+                step = classify_pending(session, self.classifier, limit=STEP)
+            classified += step
+            if step < STEP:
+                break
+        while True:
+            with db.session_scope(self.engine) as session:
+                attached, touched = triage_pending(session, self.config, self.drafter, now, limit=STEP)
+            cases.update(touched)
+            if attached < STEP:
+                break
         Worker(self, work.worker_id("process")).run_due({work.REFRESH}, now)
         return ProcessOutcome(classified, len(cases), more=classified >= CLASSIFY_BATCH)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from socialcare.models import (
     Identity,
     Message,
     Priority,
+    Quarantine,
     Reply,
     ReplyStatus,
     Verdict,
@@ -30,7 +32,7 @@ from socialcare.models import (
 )
 from socialcare.outbox import to_inbound
 
-STATUSES = ("open", "answered", "closed", "all")
+STATUSES = ("open", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
 
 
@@ -61,6 +63,8 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
     """Cases by deadline (then priority); each row is what the CLI shows and ``--json`` prints."""
     if wanted.status not in STATUSES:
         raise UserError(f"unknown status {wanted.status!r}; use one of {', '.join(STATUSES)}")
+    if wanted.status == "quarantined":
+        return quarantined(session, wanted)
     query = (
         select(Case, Account, Identity)
         .join(Account, col(Account.id) == Case.account_id)
@@ -81,6 +85,32 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
     return [
         _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id))
         for case, account, identity in rows
+    ]
+
+
+def quarantined(session: Session, wanted: QueueFilter) -> list[dict[str, Any]]:
+    """Messages held because the store could not take them as they came, newest first."""
+    query = select(Quarantine, Account).join(Account, col(Account.id) == Quarantine.account_id)
+    if wanted.channel:
+        query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
+    query = query.order_by(col(Quarantine.held_at).desc(), col(Quarantine.id).desc())
+    if wanted.limit is not None:
+        query = query.limit(wanted.limit)
+    return [
+        {
+            "id": q.id,
+            "status": "quarantined",
+            "account": account.name,
+            "platform": q.platform,
+            "external_id": q.external_id,
+            "author": q.author,
+            "text": q.text,
+            "error": q.error,
+            "created_at": q.created_at.isoformat() if q.created_at else None,
+            "held_at": q.held_at.isoformat(),
+            "raw": json.loads(q.raw),
+        }
+        for q, account in session.exec(query)
     ]
 
 

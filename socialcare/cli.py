@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -35,7 +36,8 @@ from socialcare.config import Config, ConfigError
 from socialcare.daemon import Daemon
 from socialcare.db import DatabaseError, session_scope
 from socialcare.errors import UserError
-from socialcare.models import Account
+from socialcare.models import Account, Quarantine
+from socialcare.redaction import RedactingFormatter, redact
 
 console = Console(highlight=False)
 USER_ERRORS = (UserError, ConfigError, DatabaseError, BackendUnavailable, PermanentError)
@@ -56,7 +58,7 @@ app.add_typer(sandbox_app, name="sandbox")
 
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled, so scripts and people read it the same."""
-    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
+    sys.stderr.write("error: " + " ".join(redact(message).split()) + "\n")
 
 
 class Context:
@@ -102,11 +104,9 @@ def main_options(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("httpx", "urllib3", "prawcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     # A lane busy for longer than its one-second tick is normal; APScheduler warns of each skipped tick.
@@ -200,7 +200,7 @@ def _span(seconds: int) -> str:
 def queue_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-    status: Annotated[str, typer.Option(help="open, answered, closed or all.")] = "open",
+    status: Annotated[str, typer.Option(help="open, answered, closed, all, or quarantined.")] = "open",
     channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
 ) -> None:
@@ -216,6 +216,9 @@ def queue_cmd(
         return
     now = datetime.now().astimezone()
     zone = application.config.zone
+    if status == "quarantined":
+        _render_quarantine(rows, zone, now)
+        return
     table = Table(title=f"{len(rows)} {status} case(s), times in {application.config.timezone}")
     for column in ("case", "due", "left", "priority", "channel", "customer", "message", "reply"):
         table.add_column(column, overflow="fold")
@@ -230,6 +233,22 @@ def queue_cmd(
             Text(row["customer"]),
             Text(_clip(row["message"], 60)),
             Text(row["reply_status"] or "-"),
+        )
+    console.print(table)
+
+
+def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> None:
+    table = Table(title=f"{len(rows)} message(s) held: the store could not take them as they came")
+    for column in ("held", "channel", "message id", "author", "text", "why"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            _when(datetime.fromisoformat(row["held_at"]), zone, now),
+            Text(row["account"]),
+            Text(row["external_id"]),
+            Text(row["author"]),
+            Text(_clip(row["text"], 60)),
+            Text(row["error"]),
         )
     console.print(table)
 
@@ -448,7 +467,7 @@ def doctor(ctx: typer.Context) -> None:
         nonlocal problems
         problems += not ok
         line = Text("ok   " if ok else "FAIL ", style="green" if ok else "bold red")
-        line.append(f"{what}: {detail}")
+        line.append(redact(f"{what}: {detail}"))
         console.print(line, soft_wrap=True)
 
     application = context.app
@@ -459,6 +478,9 @@ def doctor(ctx: typer.Context) -> None:
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
         with session_scope(application.engine) as session:
             failing = {a.name: a for a in session.exec(select(Account).where(col(Account.error_kind).is_not(None)))}
+            held = session.exec(select(sa.func.count()).select_from(Quarantine)).one()
+        if held:
+            report(True, "quarantine", f"{held} message(s) held, see `socialcare queue --status quarantined`")
     except DatabaseError as err:
         report(False, "database", str(err))
     try:

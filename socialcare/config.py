@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.redaction import remember
+
 DEFAULT_PATH = Path("config/socialcare.toml")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -158,6 +160,7 @@ class Config(_Section):
         for name in names:
             value = os.environ.get(secret_env_name(account, name)) or filed.get(name)
             if value:
+                remember(str(value))
                 found[name] = SecretStr(str(value))
         return found
 
@@ -165,6 +168,11 @@ class Config(_Section):
         if self.secrets_file is None:
             return {}
         try:
+            mode = self.secrets_file.stat().st_mode
+            if mode & 0o077:
+                raise ConfigError(
+                    f"secrets_file: {self.secrets_file} can be read by other users; run `chmod 600 {self.secrets_file}`"
+                )
             return tomllib.loads(self.secrets_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"secrets_file: {self.secrets_file} does not exist") from None

@@ -37,6 +37,7 @@ from socialcare import work
 from socialcare.db import is_conflict, session_scope
 from socialcare.ingest import IngestResult, ingest
 from socialcare.models import Account, utcnow
+from socialcare.redaction import redact
 
 log = logging.getLogger("socialcare.coordinator")
 
@@ -103,10 +104,10 @@ def poll(
         messages, next_cursor = connector.poll(cursor)
         result = _store(engine, name, messages, next_cursor, now)
     except SecretMissing as err:
-        outcome.error, outcome.local = str(err), True
+        outcome.error, outcome.local = redact(str(err)), True
         return outcome
     except Exception as err:  # the coordinator is where every failure stops, a bug in ingest included
-        outcome.error = f"{type(err).__name__}: {err}"
+        outcome.error = redact(f"{type(err).__name__}: {err}")
         with session_scope(engine) as session:
             outcome.next_due = failed(session, _account(session, name), err, now) or outcome.next_due
         return outcome
@@ -145,7 +146,7 @@ def failed(session: Session, account: Account, err: BaseException, now: datetime
     kind = kind_of(err)
     changed = kind != account.error_kind
     account.last_poll_at = now
-    account.last_error = f"{type(err).__name__}: {err}"
+    account.last_error = redact(f"{type(err).__name__}: {err}")
     account.failing_since = account.failing_since or now
     account.error_kind = kind
     retry_at = None
@@ -158,7 +159,7 @@ def failed(session: Session, account: Account, err: BaseException, now: datetime
     if changed:
         _log_failure(account, kind, err, "polling")
     else:
-        log.debug("%s: polling still failing (%s): %s", account.name, kind, err)
+        log.debug("%s: polling still failing (%s): %s", account.name, kind, redact(str(err)))
     return retry_at
 
 
@@ -199,18 +200,18 @@ def _retry_at(err: RateLimited, now: datetime) -> datetime:
 
 
 def _log_failure(account: Account, kind: str, err: BaseException, doing: str) -> None:
-    name = account.name
+    name, said = account.name, redact(str(err))
     if kind == RATE_LIMITED:
         assert account.rate_limited_until is not None
         log.warning("%s: rate limited until %s; polling and sending wait", name, account.rate_limited_until.isoformat())
     elif kind == AUTH:
         log.error(
-            "%s: stopped, the platform refused our credentials: %s; fix them, then run `socialcare doctor`", name, err
+            "%s: stopped, the platform refused our credentials: %s; fix them, then run `socialcare doctor`", name, said
         )
     elif kind == ERROR:
-        log.error("%s: %s failed with an unexpected error; will keep trying", name, doing, exc_info=err)
+        log.error("%s: %s failed with an unexpected error (%s); will keep trying", name, doing, said, exc_info=err)
     else:
-        log.warning("%s: %s failing (%s): %s", name, doing, kind, err)
+        log.warning("%s: %s failing (%s): %s", name, doing, kind, said)
 
 
 def succeeded(session: Session, account: Account, now: datetime) -> None:

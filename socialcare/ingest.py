@@ -7,19 +7,25 @@ once and never roll back a page because the other got there first.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from connectors.base import InboundMessage, Receipt
 from socialcare import lifecycle
-from socialcare.models import Account, Customer, Direction, Identity, Message, Reply, utcnow
+from socialcare.db import is_conflict
+from socialcare.models import Account, Customer, Direction, Identity, Message, Quarantine, Reply, utcnow
 
+log = logging.getLogger("socialcare.ingest")
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 _IDENTITY = Identity.__table__  # type: ignore[attr-defined]
 _ROWS_PER_INSERT = 500
 """Far below SQLite's and PostgreSQL's limits on parameters per statement."""
@@ -30,26 +36,57 @@ class IngestResult:
     new_inbound: list[int] = field(default_factory=list)
     new_outbound: int = 0
     duplicates: int = 0
+    quarantined: int = 0
+
+
+_TEXT_FIELDS = (
+    "external_id",
+    "thread_id",
+    "parent_id",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "text",
+    "language",
+    "url",
+)
 
 
 def ingest(session: Session, account: Account, messages: Iterable[InboundMessage]) -> IngestResult:
-    """Record messages once; our own posts become outbound and answer what they reply to."""
+    """Record messages once; our own posts become outbound and answer what they reply to.
+
+    A message the store cannot take as it is goes to quarantine, and the rest of the page goes on.
+    """
     assert account.id is not None
     result = IngestResult()
-    batch = _unique(messages)
+    batch: list[InboundMessage] = []
+    for message in _unique(messages):
+        problem = unstorable(message)
+        if problem is None:
+            batch.append(message)
+        else:
+            result.quarantined += _quarantine(session, account.id, message, problem)
     identities = _identities(session, [m for m in batch if not m.from_us])
     now = utcnow()
     rows = [_row(account.id, m, identities.get((m.platform, m.author_id)), now) for m in batch]
-    new: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        for row in session.execute(
-            _insert(session)(_MESSAGE)
-            .values(rows[start : start + _ROWS_PER_INSERT])
-            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(_MESSAGE.c.id, _MESSAGE.c.external_id, _MESSAGE.c.direction)
-        ):
-            new[row.external_id] = (row.id, row.direction)
-    result.duplicates = len(batch) - len(new)
+    refused = 0
+    try:
+        with session.begin_nested():
+            new = _insert_messages(session, rows)
+    except sa.exc.StatementError as err:
+        if is_conflict(err):
+            raise
+        new, refused = {}, 0  # the database refused something the checks let through: find which
+        for message, row in zip(batch, rows, strict=True):
+            try:
+                with session.begin_nested():
+                    new.update(_insert_messages(session, [row]))
+            except sa.exc.StatementError as one:
+                if is_conflict(one):
+                    raise
+                refused += 1
+                result.quarantined += _quarantine(session, account.id, message, f"the database refused it: {one.orig}")
+    result.duplicates = len(batch) - len(new) - refused
     outbound = []
     for inbound in batch:
         if inbound.external_id not in new:
@@ -65,6 +102,66 @@ def ingest(session: Session, account: Account, messages: Iterable[InboundMessage
         assert message is not None
         _answered_on_the_platform(session, message)
     return result
+
+
+def unstorable(message: InboundMessage) -> str | None:
+    """Why the store cannot keep this message as it came, if it cannot: every text is stored verbatim or not at all."""
+    for name in _TEXT_FIELDS:
+        value = getattr(message, name)
+        if value is None:
+            continue
+        if "\x00" in value:
+            return f"its {name} holds a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return f"its {name} holds {err.object[err.start : err.end]!a}, which is not text (a lone surrogate)"
+    return None
+
+
+def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    new: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        for row in session.execute(
+            _insert(session)(_MESSAGE)
+            .values(rows[start : start + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(_MESSAGE.c.id, _MESSAGE.c.external_id, _MESSAGE.c.direction)
+        ):
+            new[row.external_id] = (row.id, row.direction)
+    return new
+
+
+def _quarantine(session: Session, account_id: int, message: InboundMessage, problem: str) -> int:
+    """Hold a message a person must look at; 1 if it is new to the quarantine, 0 if it was held already."""
+    held = session.execute(
+        _insert(session)(_QUARANTINE)
+        .values(
+            account_id=account_id,
+            platform=message.platform,
+            external_id=_escaped(message.external_id),
+            author=_escaped(message.author_handle),
+            text=_escaped(message.text),
+            error=problem,
+            created_at=message.created_at,
+            held_at=utcnow(),
+            raw=json.dumps(
+                {**{name: getattr(message, name) for name in _TEXT_FIELDS}, "raw": message.raw},
+                ensure_ascii=True,
+                default=str,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(_QUARANTINE.c.id)
+    ).first()
+    if held is not None:
+        log.warning("%s message %s held in quarantine: %s", message.platform, _escaped(message.external_id), problem)
+    return int(held is not None)
+
+
+def _escaped(text: str) -> str:
+    """Text any store takes, with what it cannot take written out: a lone surrogate as \\ud800, NUL as \\x00."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def record_our_reply(session: Session, to: Message, reply: Reply, receipt: Receipt) -> None:

@@ -241,6 +241,27 @@ class AuditLog(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
+class Quarantine(SQLModel, table=True):
+    """A message the store could not take as it came (a lone surrogate, a NUL), held for a person.
+
+    Its text and author are kept with the offending characters escaped (``\\ud800``, ``\\x00``);
+    ``raw`` is the message exactly as the connector gave it, as ASCII JSON that round-trips every
+    character. The poll that met it went on: one bad message never stops a channel.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("platform", "external_id", name="uq_quarantine_platform_external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    platform: str
+    external_id: str
+    author: str
+    text: str = Field(sa_type=sa.Text)
+    error: str
+    created_at: datetime | None = _at(default=None)
+    held_at: datetime = _at(default_factory=utcnow)
+    raw: str = Field(sa_type=sa.Text)
+
+
 class Event(SQLModel, table=True):
     """A fact in a case's life (opened, reply approved, reply sent, answered, deadline passed...).
 

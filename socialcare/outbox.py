@@ -23,6 +23,7 @@ from socialcare import coordinator, lifecycle
 from socialcare.db import session_scope
 from socialcare.ingest import record_our_reply
 from socialcare.models import Account, Direction, Message, Reply, ReplyStatus, utcnow
+from socialcare.redaction import redact
 
 log = logging.getLogger("socialcare.outbox")
 MAX_BACKOFF = timedelta(minutes=30)
@@ -125,7 +126,7 @@ def _not_sent(
         reply = session.get(Reply, reply_id, populate_existing=True)
         account = session.get(Account, _account_id(session, reply))
         assert reply is not None and account is not None
-        error = f"{type(err).__name__}: {err}"
+        error = redact(f"{type(err).__name__}: {err}")
         if isinstance(err, PermanentError) or (reply.attempts >= MAX_ATTEMPTS and not isinstance(err, RateLimited)):
             lifecycle.fail(session, reply, actor, error, now)
             log.warning("reply %s failed for good: %s", reply_id, err)

@@ -75,8 +75,15 @@ def due_at(targets: Targets, priority: Priority, since: datetime) -> datetime:
     return since + target
 
 
-def triage_pending(session: Session, config: Config, drafter: Drafter, now: datetime | None = None) -> list[int]:
-    """Attach classified inbound messages to cases; returns the ids of the cases touched."""
+def triage_pending(
+    session: Session, config: Config, drafter: Drafter, now: datetime | None = None, limit: int = 200
+) -> tuple[int, list[int]]:
+    """Attach up to ``limit`` classified inbound messages to cases, oldest first.
+
+    Returns how many messages were attached and the ids of the cases touched. A caller runs it
+    again, one transaction each, until nothing is left: a big backlog makes progress in steps that
+    a restart does not undo.
+    """
     now = now or utcnow()
     rows = session.exec(
         select(Message, Account)
@@ -84,6 +91,7 @@ def triage_pending(session: Session, config: Config, drafter: Drafter, now: date
         .join(Verdict, col(Verdict.message_id) == Message.id)
         .where(Message.direction == Direction.INBOUND, col(Message.case_id).is_(None))
         .order_by(col(Message.created_at), col(Message.id))
+        .limit(limit)
     ).all()
     touched: dict[int, Case] = {}
     for message, account in rows:
@@ -95,7 +103,7 @@ def triage_pending(session: Session, config: Config, drafter: Drafter, now: date
     session.flush()
     for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
         refresh_case(session, case_id, config, drafter, now)
-    return list(touched)
+    return len(rows), list(touched)
 
 
 def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:

@@ -21,6 +21,7 @@ from socialcare import coordinator, lifecycle, outbox, triage, work
 from socialcare.db import is_conflict, session_scope
 from socialcare.models import Case, CaseStatus, Reply, ReplyStatus, utcnow
 from socialcare.outbox import SendResult
+from socialcare.redaction import redact
 
 if TYPE_CHECKING:
     from socialcare.app import App
@@ -84,7 +85,7 @@ class Worker:
         try:
             due = self.handlers[claim.kind](claim.key, at)
         except Exception as err:  # a bug in one item's work must not stop the others
-            error = f"{type(err).__name__}: {err}"
+            error = redact(f"{type(err).__name__}: {err}")
             if is_conflict(err):  # another worker or a person changed the same rows first: simply again
                 due = at + CONFLICT_RETRY
                 log.info("%s %s met a concurrent change; running it again", claim.kind, claim.key)

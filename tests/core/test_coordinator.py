@@ -146,9 +146,9 @@ def test_a_bug_in_one_accounts_poll_is_logged_once_and_the_others_go_on(
         worker.run_due(POLL_LANE, now=start + timedelta(minutes=minute, seconds=1))
     assert stored(app, "outlet") == [f"message {n}" for n in range(4)]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.getMessage() for r in errors] == ["shop: polling failed with an unexpected error; will keep trying"], (
-        "one line for the whole episode"
-    )
+    assert [r.getMessage() for r in errors] == [
+        "shop: polling failed with an unexpected error (a bug in the connector); will keep trying"
+    ], "one line for the whole episode"
     assert errors[0].exc_info is not None, "with the traceback, once"
     assert account(app, "shop").error_kind == "error" and "a bug in the connector" in account(app, "shop").last_error
 

@@ -18,6 +18,25 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "quarantine",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("created_at", socialcare.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("held_at", socialcare.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("platform", "external_id", name="uq_quarantine_platform_external_id"),
+    )
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quarantine_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
         "workitem",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -127,3 +146,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_workitem_due_at")
 
     op.drop_table("workitem")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quarantine_account_id"))
+    op.drop_table("quarantine")
