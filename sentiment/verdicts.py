@@ -29,7 +29,10 @@ a priori, not tuned; its effect on the shared validation splits is reported in t
 
 
 def prepare() -> None:
-    """Load the lexicons and the language detector now, so a backend fails or is slow at start, not mid-batch."""
+    """Load the lexicons and the language detectors now, so a backend fails at start, not mid-batch.
+
+    lingua's high-accuracy models (about 160 MB) still load on the first text the fast pass is unsure of.
+    """
     try:
         lexicon()
     except (ImportError, OSError) as err:
@@ -43,16 +46,18 @@ def build(
     backend: str,
     version: str,
     languages: Sequence[str | None] | None = None,
+    found_intents: Sequence[tuple[Intent, ...]] | None = None,
 ) -> list[Verdict]:
     """One verdict per cleaned text; ``probs`` is (n, 3) in :data:`LABELS` order, rows of empty texts ignored.
 
-    ``languages`` saves detecting them twice when the backend already needed them.
+    ``languages`` and ``found_intents`` save detecting them twice when the backend already needed them.
     """
     if languages is None:
         languages = detect_languages(texts)
+    if found_intents is None:
+        found_intents = [intents.detect(normalise(text)) if text else () for text in texts]
     out: list[Verdict] = []
-    for text, row, language in zip(texts, probs, languages, strict=True):
-        found = intents.detect(normalise(text)) if text else ()
+    for text, row, language, found in zip(texts, probs, languages, found_intents, strict=True):
         if not text:
             scores = np.array([0.0, 1.0, 0.0])
         elif intents.COMPLAINT_INTENTS.intersection(found):

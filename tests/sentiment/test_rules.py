@@ -83,3 +83,17 @@ def test_clean_makes_any_input_safe() -> None:
     assert len(clean("x" * 100_000)) == MAX_CHARS
     assert clean("  café  ") == "café"
     clean("\udfff" * 10).encode("utf-8")
+
+
+def test_a_long_clear_message_is_decided_by_the_fast_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentiment.language as language
+
+    language.warm_up()
+
+    class Unused:
+        def compute_language_confidence_values_in_parallel(self, texts: list[str]) -> list[object]:
+            raise AssertionError(f"high-accuracy pass asked about {texts}")
+
+    monkeypatch.setitem(language._detectors, "full", Unused())
+    text = "Buongiorno, il mio ordine non è ancora arrivato e nessuno risponde alle mie email da una settimana"
+    assert detect_languages([text]) == ["it"]
