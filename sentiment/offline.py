@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import verdicts
-from .base import BackendUnavailable, Verdict
+from . import intents, verdicts
+from .base import BackendUnavailable, Intent, Verdict
 from .features import Featurizer
 from .language import detect_languages
 from .linear import LinearModel
-from .text import clean
+from .text import clean, normalise
 
 __all__ = ["DEFAULT_MODEL", "OfflineClassifier", "save_model"]
 
@@ -69,7 +69,7 @@ def _load(path: Path) -> tuple[LinearModel, Featurizer, dict[str, Any]]:
 
 
 class OfflineClassifier:
-    """Hashed n-grams + lexicon cues + intent rules -> a linear model; about 400 texts/s on this machine."""
+    """Hashed n-grams + lexicon cues + intent rules -> a linear model, for batches of customer messages."""
 
     name = "offline"
 
@@ -91,32 +91,59 @@ class OfflineClassifier:
         verdicts.prepare()
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
+        """Verdicts in order; a text repeated in the batch (a retweet storm, a copied complaint) is classified once."""
         cleaned = [clean(t) for t in texts]
-        languages = detect_languages(cleaned)
-        return verdicts.build(cleaned, self.probabilities(cleaned, languages), self.name, self.version, languages)
+        unique = list(dict.fromkeys(cleaned))
+        norms = [normalise(t) for t in unique]
+        languages = detect_languages(unique, norms)
+        found = [intents.detect(n) if t else () for t, n in zip(unique, norms, strict=True)]
+        probs = self.probabilities(unique, languages, norms, found)
+        done = verdicts.build(unique, probs, self.name, self.version, languages, found)
+        if len(unique) == len(cleaned):
+            return done
+        by_text = dict(zip(unique, done, strict=True))
+        out, seen = [], set()
+        for text in cleaned:
+            verdict = by_text[text]
+            out.append(replace(verdict, scores=dict(verdict.scores)) if text in seen else verdict)
+            seen.add(text)
+        return out
 
-    def probabilities(self, cleaned: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
-        """(n, 3) negative/neutral/positive probabilities of already :func:`clean`-ed texts, batched."""
+    def probabilities(
+        self,
+        cleaned: Sequence[str],
+        languages: Sequence[str | None],
+        normalised: Sequence[str] | None = None,
+        found: Sequence[tuple[Intent, ...]] | None = None,
+    ) -> np.ndarray:
+        """(n, 3) negative/neutral/positive probabilities of already :func:`clean`-ed texts, batched.
+
+        ``normalised`` and ``found`` (each text through :func:`normalise` and :func:`intents.detect`)
+        save computing them again.
+        """
+        norms = list(normalised) if normalised is not None else [normalise(t) for t in cleaned]
+        present = list(found) if found is not None else [intents.detect(n) for n in norms]
         probs = np.zeros((len(cleaned), 3))
         for start in range(0, len(cleaned), self.batch_size):
-            end = start + self.batch_size
-            probs[start:end] = self._probs(list(cleaned[start:end]), languages[start:end])
+            batch = slice(start, start + self.batch_size)
+            probs[batch] = self._probs(norms[batch], languages[batch], present[batch])
         return probs
 
-    def _probs(self, texts: list[str], languages: Sequence[str | None]) -> np.ndarray:
+    def _probs(self, norms: list[str], languages: Sequence[str | None], found: list[tuple[Intent, ...]]) -> np.ndarray:
         try:
-            return self._predict(texts, languages)
+            return self._predict(norms, languages, found)
         except Exception:  # one poisoned text must not sink the batch
-            log.exception("offline model failed on a batch of %d; retrying one by one", len(texts))
-            return np.vstack([self._predict_one(t, lang) for t, lang in zip(texts, languages, strict=True)])
+            log.exception("offline model failed on a batch of %d; retrying one by one", len(norms))
+            return np.vstack([self._predict_one(*row) for row in zip(norms, languages, found, strict=True)])
 
-    def _predict_one(self, text: str, language: str | None) -> np.ndarray:
+    def _predict_one(self, norm: str, language: str | None, found: tuple[Intent, ...]) -> np.ndarray:
         try:
-            return self._predict([text], [language])[0]
+            return self._predict([norm], [language], [found])[0]
         except Exception:
             log.exception("offline model failed on one message; scoring it neutral")
             return np.array([0.0, 1.0, 0.0])
 
-    def _predict(self, texts: list[str], languages: Sequence[str | None]) -> np.ndarray:
-        f = self._featurizer
-        return self._model.predict_proba(f.sparse(texts, languages), f.cues(texts))
+    def _predict(
+        self, norms: list[str], languages: Sequence[str | None], found: list[tuple[Intent, ...]]
+    ) -> np.ndarray:
+        return self._model.predict_proba(*self._featurizer.transform(norms, languages, norms, found))

@@ -125,3 +125,22 @@ def test_unreadable_lexicon_fails_at_load_not_mid_batch(monkeypatch: pytest.Monk
     finally:
         monkeypatch.undo()
         lexicon_module.lexicon.cache_clear()
+
+
+def test_repeated_texts_are_scored_once_and_each_gets_its_own_verdict(
+    offline: sentiment.Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored: list[int] = []
+    predict = offline._predict  # type: ignore[attr-defined]
+
+    def counting(norms, languages, found):  # type: ignore[no-untyped-def]
+        scored.append(len(norms))
+        return predict(norms, languages, found)
+
+    monkeypatch.setattr(offline, "_predict", counting)
+    storm = ["RT this is a scam, don't buy", "Where is my order?", "RT this is a scam, don't buy  "] * 50
+    verdicts = offline.classify(storm)
+    assert sum(scored) == 2
+    assert len(verdicts) == len(storm)
+    assert verdicts[0] == verdicts[2] == verdicts[-1] and verdicts[1] != verdicts[0]
+    assert verdicts[0].scores is not verdicts[2].scores
