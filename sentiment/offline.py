@@ -19,6 +19,7 @@ import numpy as np
 
 from . import intents, verdicts
 from .base import BackendUnavailable, Intent, Verdict
+from .complaints import ComplaintModel
 from .features import Featurizer
 from .language import detect_languages
 from .linear import LinearModel
@@ -28,6 +29,22 @@ __all__ = ["DEFAULT_MODEL", "OfflineClassifier", "save_model"]
 
 log = logging.getLogger("socialcare.sentiment")
 DEFAULT_MODEL = "offline-multi.npz"
+
+
+def _complaint_model(meta: dict[str, Any], packaged: Path) -> ComplaintModel | None:
+    """The model file's complaint calibration; a file without one (``sentiment train``, older versions) uses
+    the packaged model's, which was fitted on scores of a model of the same design. ``None`` only while
+    ``train_default`` builds the packaged model, before calibrating it."""
+    data = meta.get("complaint")
+    if data is None:
+        with np.load(packaged, allow_pickle=False) as packaged_data:
+            data = json.loads(str(packaged_data["meta"])).get("complaint")
+    if data is None:
+        return None
+    try:
+        return ComplaintModel.from_json(data)
+    except (KeyError, TypeError, ValueError) as err:
+        raise BackendUnavailable(f"the offline model's complaint calibration cannot be read: {err}") from err
 
 
 def save_model(path: Path, model: LinearModel, featurizer: Featurizer, meta: dict[str, Any]) -> None:
@@ -69,16 +86,18 @@ def _load(path: Path) -> tuple[LinearModel, Featurizer, dict[str, Any]]:
 
 
 class OfflineClassifier:
-    """Hashed n-grams + lexicon cues + intent rules -> a linear model, for batches of customer messages."""
+    """Hashed n-grams + lexicon cues + intent rules -> a linear model, for batches of customer messages.
+
+    ``complaint_threshold`` overrides the model's own (``MODEL_CARD.md`` shows what each value catches).
+    """
 
     name = "offline"
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
-        if model is None:
-            ref = resources.files(__package__).joinpath(DEFAULT_MODEL)
-            path = Path(str(ref))
-        else:
-            path = Path(model).expanduser()
+    def __init__(
+        self, model: str | Path | None = None, batch_size: int = 64, complaint_threshold: float | None = None
+    ) -> None:
+        packaged = Path(str(resources.files(__package__).joinpath(DEFAULT_MODEL)))
+        path = packaged if model is None else Path(model).expanduser()
         if not path.is_file():
             raise BackendUnavailable(
                 f"offline model file not found: {path}; "
@@ -88,17 +107,19 @@ class OfflineClassifier:
         self.version = str(self.meta.get("version", "unknown"))
         self.source = str(path)
         self.batch_size = max(1, int(batch_size))
+        self.complaints = _complaint_model(self.meta, packaged)
+        if complaint_threshold is not None:
+            if self.complaints is None:
+                raise ValueError(f"{path} has no complaint calibration to apply complaint_threshold to")
+            self.complaints = self.complaints.with_threshold(complaint_threshold)
         verdicts.prepare()
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         """Verdicts in order; a text repeated in the batch (a retweet storm, a copied complaint) is classified once."""
         cleaned = [clean(t) for t in texts]
         unique = list(dict.fromkeys(cleaned))
-        norms = [normalise(t) for t in unique]
-        languages = detect_languages(unique, norms)
-        found = [intents.detect(n) if t else () for t, n in zip(unique, norms, strict=True)]
-        probs = self.probabilities(unique, languages, norms, found)
-        done = verdicts.build(unique, probs, self.name, self.version, languages, found)
+        probs, languages, found = self.evidence(unique)
+        done = verdicts.build(unique, probs, self.name, self.version, languages, found, self.complaints)
         if len(unique) == len(cleaned):
             return done
         by_text = dict(zip(unique, done, strict=True))
@@ -108,6 +129,16 @@ class OfflineClassifier:
             out.append(replace(verdict, scores=dict(verdict.scores)) if text in seen else verdict)
             seen.add(text)
         return out
+
+    def evidence(self, cleaned: Sequence[str]) -> tuple[np.ndarray, list[str | None], list[tuple[Intent, ...]]]:
+        """The model's probabilities (before the complaint rule), languages and intents of :func:`clean`-ed texts.
+
+        What a verdict is built from, and what the complaint model is fitted on.
+        """
+        norms = [normalise(t) for t in cleaned]
+        languages = detect_languages(cleaned, norms)
+        found = [intents.detect(n) if t else () for t, n in zip(cleaned, norms, strict=True)]
+        return self.probabilities(cleaned, languages, norms, found), languages, found
 
     def probabilities(
         self,
