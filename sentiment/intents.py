@@ -61,7 +61,8 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"ambulance|paramedics?|medical emergency|(?:it'?s|this is) an emergency|poison\w*|"
         r"unsafe|dangerous|gas leak|choking",
         # safety: accidents ("by accident" and "an accident waiting to happen" are not one)
-        r"(?<!by )(?<!par )(?<!happy )accidents?(?! waiting to happen)|car crash|(?:had|in|was in|been in) a crash|"
+        r"accident(?<!by accident)(?<!par accident)(?<!happy accident)s?(?! waiting to happen)|car crash|"
+        r"(?:had|in|was in|been in) a crash|"
         r"(?:car|bus|train|taxi|cab|driver|van|truck) crashed|crashed (?:the|his|her|their|my) car|"
         r"hit by (?:a|the|your|their) (?:\w+ )?(?:car|driver|bus|truck|van|vehicle|bike|scooter)|"
         r"ran over (?:me|my|him|her|us|them)|ran me over|knocked (?:me )?(?:down|over) by",
@@ -86,7 +87,7 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"mi (?:ha|hanno) minacciat[oa]|minacce di morte|minacciat[oa] con",
         r"incendio|humo|explot\w*|quemad\w*|herid[oa]|hospital|(?:en|a|las) urgencias|ambulancia|intoxica\w*|"
         r"peligros\w*|"
-        r"(?<!por )accidente|agredid[oa]|agresión|acoso|acosad[oa]|abuso sexual|violad[oa]|pistola|"
+        r"accidente(?<!por accidente)|agredid[oa]|agresión|acoso|acosad[oa]|abuso sexual|violad[oa]|pistola|"
         r"me amenaz\w*|amenazas de muerte",
         r"incendie|fumée|explos\w*|brûl\w*|blessé\w*|hôpital|aux urgences|dangereu\w*|agressé\w*|agression|"
         r"harcel\w*|harcèlement|attouchements?|violée?|(?:m'a|m'ont|nous a|nous ont) menacé\w*|menaces de mort|"
@@ -96,11 +97,12 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
         r"sexuell\w* belästig\w*|(?:wurde|werde|wurden) (?:\w+ )?belästigt|"
         r"vergewaltig\w*|waffen?|pistole|mich (?:\w+ )?bedroht|morddrohung\w*",
         r"incêndio|fumaça|explodiu|queimad\w*|ferid[oa]|perigos\w*|pronto[- ]socorro|ambulância|"
-        r"(?<!por )acidente|agredid[oa]|agressão|assédio|assediad[oa]|abuso sexual|estupr\w*|revólver|"
+        r"acidente(?<!por acidente)|agredid[oa]|agressão|assédio|assediad[oa]|abuso sexual|estupr\w*|revólver|"
         r"me ameaç\w*|ameaças de morte|boletim de ocorrência",
         # fraud and account takeover; a payment "flagged as fraudulent" is the customer's own, blocked
-        r"(?<!flagged as )(?<!marked as )(?<!flagged for )(?<!detected as )(?<!declined as )(?<!blocked as )"
-        r"(?<!as potentially )(?<!accused of )(?<!accusing me of )(?<!suspected )fraud\w*|"
+        r"fraud(?<!flagged as fraud)(?<!marked as fraud)(?<!flagged for fraud)(?<!detected as fraud)"
+        r"(?<!declined as fraud)(?<!blocked as fraud)(?<!as potentially fraud)(?<!accused of fraud)"
+        r"(?<!accusing me of fraud)(?<!suspected fraud)\w*|"
         r"scam(?:med)?|stolen|hacked|unauthori[sz]ed|identity theft|phishing|charged twice|double charged",
         r"truff\w*|frode|rubat\w*|hackerat\w*|addebit\w* non autorizzat\w*|clonat\w*|addebitat\w* due volte",
         r"fraude|estafa\w*|robad\w*|hackead\w*|suplantación|cobrad\w* dos veces",
@@ -232,6 +234,18 @@ def _alternatives(pattern: str) -> list[str]:
     return parts
 
 
+_LEADING_GROUP = re.compile(r"\(\?:([^()\\\[]*)\)(?![?*+{])")
+
+
+def _expand(phrase: str) -> list[str]:
+    """``(?:in|to) the`` as ``in the`` and ``to the``, so that each can be grouped by its first letter."""
+    found = _LEADING_GROUP.match(phrase)
+    if not found:
+        return [phrase]
+    rest = phrase[found.end() :]
+    return [e for choice in found.group(1).split("|") for e in _expand(choice + rest)]
+
+
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One regex per intent over lower-cased text, phrases grouped by their first letter.
 
@@ -243,7 +257,7 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
     anchored = [p for p in patterns if p.startswith(("^", r"\?"))]
     by_letter: dict[str, list[str]] = {}
     other: list[str] = []
-    for phrase in (a for p in patterns if p not in anchored for a in _alternatives(p)):
+    for phrase in (e for p in patterns if p not in anchored for a in _alternatives(p) for e in _expand(a)):
         if phrase[:1].isalpha() and phrase[1:2] not in ("?", "*", "+", "{"):
             by_letter.setdefault(phrase[0], []).append(phrase[1:])
         else:
@@ -274,12 +288,31 @@ _THANKED_HELP = re.compile(
 """Thanks for help given ("thanks for the help!", "danke für die Hilfe", "obrigada pela ajuda"): the
 help word goes, so it is not read as a cry for help; at most one word beside the usual small ones
 may stand between, so "thanks, but I still need help" keeps its request."""
+_HELP_STEMS = (
+    "help",
+    "assist",
+    "asist",
+    "support",
+    "suport",
+    "aiut",
+    "ayud",
+    "apoyo",
+    "aide",
+    "soutien",
+    "hilfe",
+    "unterst",
+    "ajud",
+    "apoio",
+)
+"""Substrings of every :data:`_HELP` word: a text with none of them (most texts) skips :data:`_THANKED_HELP`."""
 
 
 @lru_cache(maxsize=4096)
 def detect(text: str) -> tuple[Intent, ...]:
     """Every intent whose phrases occur in ``text`` (already lower-cased), in precedence order."""
-    text = _THANKED_HELP.sub(r"\g<thanks>", _LEADING_MENTIONS.sub("", text))
+    text = _LEADING_MENTIONS.sub("", text)
+    if any(stem in text for stem in _HELP_STEMS):
+        text = _THANKED_HELP.sub(r"\g<thanks>", text)
     return tuple(intent for intent in PRECEDENCE if _COMPILED[intent].search(text))
 
 

@@ -212,3 +212,10 @@ def test_a_customer_with_a_link_is_not_spam(text: str) -> None:
 )
 def test_damaged_goods_and_long_waits(text: str, intent: Intent) -> None:
     assert primary(detect(normalise(text))) is intent
+
+
+def test_every_help_word_is_seen_by_the_quick_check() -> None:
+    from sentiment import intents
+
+    words = intents._HELP.split("|")
+    assert all(any(stem in word for stem in intents._HELP_STEMS) for word in words), words
