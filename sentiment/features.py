@@ -33,7 +33,7 @@ from .base import Intent
 from .lexicon import LEXICON_FEATURES, lexicon
 from .text import normalise, tokens
 
-__all__ = ["CUE_NAMES", "Featurizer", "SparseRows", "crc32_table"]
+__all__ = ["CUE_NAMES", "Featurizer", "SparseRows"]
 
 CUE_NAMES = (*LEXICON_FEATURES, *(f"intent_{i.value}" for i in intents.PRECEDENCE))
 CHUNK = 2048
@@ -47,7 +47,7 @@ WORD_MEMO = 200_000
 """Distinct tokens whose word codes are remembered; the memo starts again when full."""
 
 
-def crc32_table() -> np.ndarray:
+def _crc32_table() -> np.ndarray:
     """zlib's CRC-32 lookup table (reflected polynomial 0xEDB88320) as 256 uint32."""
     table = np.arange(256, dtype=np.uint32)
     for _ in range(8):
@@ -55,7 +55,7 @@ def crc32_table() -> np.ndarray:
     return table
 
 
-_TABLE = crc32_table()
+_TABLE = _crc32_table()
 _ONES = np.uint32(0xFFFFFFFF)
 _LEAD = np.array([0, 0, 0xC0, 0xE0, 0xF0], dtype=np.uint32)
 
@@ -162,6 +162,7 @@ class SparseRows:
 
     @staticmethod
     def concat(parts: Sequence[SparseRows], width: int) -> SparseRows:
+        """The rows of several chunks, one chunk after the other."""
         if not parts:
             return SparseRows(np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), width)
         offsets = np.cumsum([0, *(len(p.indices) for p in parts[:-1])])
@@ -274,7 +275,7 @@ class Featurizer:
         return self._aggregate(np.concatenate(keys), len(toks))
 
     def _word_codes(self, toks: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Shared CRC-32, byte length and text of every word, bigram and ``NOT_`` feature of a chunk."""
+        """Shared CRC-32, byte length and text index of every word, bigram and ``NOT_`` feature of a chunk."""
         lex = lexicon()
         codes: list[int] = []
         lengths: list[int] = []
@@ -295,7 +296,7 @@ class Featurizer:
         return np.array(codes, dtype=np.int64), np.array(lengths, dtype=np.int64), rows
 
     def _char_codes(self, toks: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Shared ``crc32(b"c:" + n-gram)``, byte length and text of every character n-gram of a chunk, vectorised.
+        """Shared ``crc32(b"c:" + n-gram)``, byte length and text index of every character n-gram, vectorised.
 
         The tokens are laid end to end, each padded with a space on both sides as in ``" word "``; an
         n-gram starts at every position with at least ``char_min`` characters left in its token, and
