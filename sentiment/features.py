@@ -195,10 +195,15 @@ class Featurizer:
         normalised: Sequence[str] | None = None,
         found: Sequence[tuple[Intent, ...]] | None = None,
     ) -> tuple[SparseRows, np.ndarray]:
-        """:meth:`sparse` and :meth:`cues` together, tokenising each text once."""
+        """:meth:`sparse` and :meth:`cues` together, tokenising and reading the lexicon once per text."""
         norms = list(normalised) if normalised is not None else [normalise(t) for t in texts]
         toks = [tokens(n) for n in norms]
-        return self._sparse(toks, languages), self._cues(toks, norms, found)
+        lex = lexicon()
+        lexical = [lex.analyse(words) if words else (None, []) for words in toks]
+        return (
+            self._sparse(toks, languages, [negated for _, negated in lexical]),
+            self._cues(toks, norms, found, [counts for counts, _ in lexical]),
+        )
 
     def sparse(
         self,
@@ -211,7 +216,8 @@ class Featurizer:
         ``normalised`` (the texts through :func:`normalise`) saves doing that again.
         """
         norms = normalised if normalised is not None else [normalise(t) for t in texts]
-        return self._sparse([tokens(n) for n in norms], languages)
+        toks = [tokens(n) for n in norms]
+        return self._sparse(toks, languages, [lexicon().negated(words) if words else [] for words in toks])
 
     def cues(
         self,
@@ -223,35 +229,44 @@ class Featurizer:
         norms = list(normalised) if normalised is not None else [normalise(t) for t in texts]
         return self._cues([tokens(n) for n in norms], norms, found)
 
-    def _sparse(self, toks: Sequence[list[str]], languages: Sequence[str | None] | None) -> SparseRows:
+    def _sparse(
+        self, toks: Sequence[list[str]], languages: Sequence[str | None] | None, negated: Sequence[list[bool]]
+    ) -> SparseRows:
         tags: Sequence[str | None] = languages if self.by_language and languages is not None else [None] * len(toks)
         if len(tags) != len(toks):
             raise ValueError(f"{len(toks)} texts but {len(tags)} languages")
         parts = [
-            self._rows(toks[start : start + CHUNK], tags[start : start + CHUNK]) for start in range(0, len(toks), CHUNK)
+            self._rows(toks[start : start + CHUNK], tags[start : start + CHUNK], negated[start : start + CHUNK])
+            for start in range(0, len(toks), CHUNK)
         ]
         return SparseRows.concat(parts, self.width)
 
     def _cues(
-        self, toks: Sequence[list[str]], norms: Sequence[str], found: Sequence[tuple[Intent, ...]] | None
+        self,
+        toks: Sequence[list[str]],
+        norms: Sequence[str],
+        found: Sequence[tuple[Intent, ...]] | None,
+        lexical: Sequence[np.ndarray | None] | None = None,
     ) -> np.ndarray:
         lex = lexicon()
         out = np.zeros((len(toks), len(CUE_NAMES)), dtype=np.float64)
         for i, words in enumerate(toks):
             if words:
-                out[i, : len(LEXICON_FEATURES)] = lex.features(words)
+                out[i, : len(LEXICON_FEATURES)] = lexical[i] if lexical is not None else lex.features(words)
             present = found[i] if found is not None else intents.detect(norms[i])
             for j, intent in enumerate(intents.PRECEDENCE):
                 out[i, len(LEXICON_FEATURES) + j] = intent in present
         return out
 
-    def _rows(self, toks: Sequence[list[str]], languages: Sequence[str | None]) -> SparseRows:
+    def _rows(
+        self, toks: Sequence[list[str]], languages: Sequence[str | None], negated: Sequence[list[bool]]
+    ) -> SparseRows:
         """Hash, count, scale and normalise one chunk of tokenised texts (see the module docstring).
 
         Codes are computed for the shared copy only; a language's copy is the shared code XOR a
         value that depends only on the language and the feature's length (:func:`_shifts`).
         """
-        word_codes, word_lengths, word_rows = self._word_codes(toks)
+        word_codes, word_lengths, word_rows = self._word_codes(toks, negated)
         char_codes, char_lengths, char_rows = self._char_codes(toks)
         keys = [
             (word_rows * BLOCKS) << 32 | word_codes,
@@ -274,13 +289,14 @@ class Featurizer:
                 keys.append((rows * BLOCKS + part) << 32 | (codes ^ shift))
         return self._aggregate(np.concatenate(keys), len(toks))
 
-    def _word_codes(self, toks: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _word_codes(
+        self, toks: Sequence[list[str]], negated: Sequence[list[bool]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Shared CRC-32, byte length and text index of every word, bigram and ``NOT_`` feature of a chunk."""
-        lex = lexicon()
         codes: list[int] = []
         lengths: list[int] = []
         per_text: list[int] = []
-        for words in toks:
+        for words, marks in zip(toks, negated, strict=True):
             before = len(codes)
             if words:
                 infos = [_word(t) for t in words]
@@ -288,9 +304,9 @@ class Featurizer:
                 lengths += [w.word_length for w in infos]
                 codes += [zlib.crc32(b.tail, a.bigram) for a, b in zip(infos, infos[1:], strict=False)]
                 lengths += [a.bigram_length + len(b.tail) for a, b in zip(infos, infos[1:], strict=False)]
-                negated = [w for w, neg in zip(infos, lex.negated(words), strict=True) if neg]
-                codes += [w.negated for w in negated]
-                lengths += [w.negated_length for w in negated]
+                marked = [w for w, neg in zip(infos, marks, strict=True) if neg]
+                codes += [w.negated for w in marked]
+                lengths += [w.negated_length for w in marked]
             per_text.append(len(codes) - before)
         rows = np.repeat(np.arange(len(toks), dtype=np.int64), per_text)
         return np.array(codes, dtype=np.int64), np.array(lengths, dtype=np.int64), rows

@@ -118,25 +118,27 @@ class Lexicon:
 
     def negated(self, tokens: list[str]) -> list[bool]:
         """Which tokens sit inside a negation scope, for ``NOT_word`` n-gram features."""
-        flags: list[bool] = []
-        negated_until = -1
-        for i, tok in enumerate(tokens):
-            info = self._token(tok)
-            if info.token_negator:
-                negated_until = i + NEGATION_SCOPE
-                flags.append(False)
-            else:
-                flags.append(i <= negated_until and info.alpha)
-        return flags
+        return self.analyse(tokens)[1]
 
     def features(self, tokens: list[str]) -> np.ndarray:
         """The :data:`LEXICON_FEATURES` counts, log-scaled so one long rant does not dominate."""
+        return self.analyse(tokens)[0]
+
+    def analyse(self, tokens: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """:meth:`features` and :meth:`negated` in one pass over the tokens."""
         counts = dict.fromkeys(LEXICON_FEATURES[:-4], 0.0)
         valences = [0.0]
-        negated_until = -1
+        flags: list[bool] = []
+        negated_until = -1  # as the counts see negators (a hashtag sign removed)
+        marked_until = -1  # as the NOT_ marks see them (the token itself)
         intense_next = False
         for i, tok in enumerate(tokens):
             info = self._token(tok)
+            if info.token_negator:
+                marked_until = i + NEGATION_SCOPE
+                flags.append(False)
+            else:
+                flags.append(i <= marked_until and info.alpha)
             if info.valence:
                 valences.append(info.valence * NEGATED_VALENCE if i <= negated_until else info.valence)
             if info.kind == "punctuation":
@@ -159,7 +161,7 @@ class Lexicon:
         counts["valence_positive"] = sum(v for v in valences if v > 0)
         counts["valence_negative"] = -sum(v for v in valences if v < 0)
         scaled = [math.log1p(v) for v in counts.values()]
-        return np.array([*scaled, max(valences), -min(valences)], dtype=np.float32)
+        return np.array([*scaled, max(valences), -min(valences)], dtype=np.float32), flags
 
 
 @lru_cache(maxsize=1)
