@@ -38,6 +38,9 @@ class Verdict:
     backend: str
     backend_version: str = ""
     intents: tuple[Intent, ...] = field(default=())
+    complaint_probability: float | None = None
+    """How likely the message is a complaint (``is_complaint`` is this against the backend's threshold);
+    ``None`` when the backend decides by rule instead (the transformers backend)."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -45,6 +48,8 @@ class Verdict:
         data["intent"] = self.intent.value
         data["intents"] = [i.value for i in self.intents]
         data["scores"] = {k: round(float(v), 4) for k, v in self.scores.items()}
+        if self.complaint_probability is not None:
+            data["complaint_probability"] = round(float(self.complaint_probability), 4)
         return data
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,9 +35,11 @@ LEXICON_FEATURES = (
     "valence_min",
 )
 NEGATION_SCOPE = 3
+"""Tokens after a negator whose polarity flips: "not at all good", "non è per niente buono"."""
 NEGATED_VALENCE = -0.74
 """VADER's own factor for a valence under negation ("not great" is mildly negative, not -great)."""
-"""Tokens after a negator whose polarity flips: "not at all good", "non è per niente buono"."""
+MEMO_SIZE = 200_000
+"""Tokens whose lexicon look-ups are remembered: words repeat, and prefix matching is the slow part."""
 
 
 class _WordSet:
@@ -59,6 +62,19 @@ class _WordSet:
         return False
 
 
+class _Token(NamedTuple):
+    valence: float
+    kind: str
+    """``emoji_positive``, ``emoji_negative``, ``punctuation`` (a run of ! and ?) or empty."""
+    negator: bool
+    """The word, hashtag sign removed, is a negator (as the lexicon counts see it)."""
+    token_negator: bool
+    """The token itself is a negator (as the ``NOT_`` n-gram marks see it)."""
+    alpha: bool
+    polarity: str
+    intensifier: bool
+
+
 @dataclass(frozen=True)
 class Lexicon:
     positive: _WordSet
@@ -69,55 +85,83 @@ class Lexicon:
     emoji_negative: frozenset[str]
     valence: dict[str, float]
     """VADER's 7,500 rated English words and emoticons (-4..4): English turns up in tweets of every language."""
+    _memo: dict[str, _Token] = field(default_factory=dict, compare=False, repr=False)
+
+    def _token(self, tok: str) -> _Token:
+        """Everything the features need to know about one token, looked up once (see :data:`MEMO_SIZE`)."""
+        info = self._memo.get(tok)
+        if info is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            word = tok.lstrip("#")
+            kind = (
+                "emoji_positive"
+                if tok in self.emoji_positive
+                else "emoji_negative"
+                if tok in self.emoji_negative
+                else "punctuation"
+                if tok[0] in "!?"
+                else ""
+            )
+            polarity = "positive" if word in self.positive else "negative" if word in self.negative else ""
+            info = _Token(
+                self.valence.get(word, 0.0),
+                kind,
+                word in self.negators,
+                tok in self.negators,
+                tok[0].isalpha(),
+                polarity,
+                word in self.intensifiers,
+            )
+            self._memo[tok] = info
+        return info
 
     def negated(self, tokens: list[str]) -> list[bool]:
         """Which tokens sit inside a negation scope, for ``NOT_word`` n-gram features."""
-        flags: list[bool] = []
-        negated_until = -1
-        for i, tok in enumerate(tokens):
-            if tok in self.negators:
-                negated_until = i + NEGATION_SCOPE
-                flags.append(False)
-            else:
-                flags.append(i <= negated_until and tok[0].isalpha())
-        return flags
+        return self.analyse(tokens)[1]
 
     def features(self, tokens: list[str]) -> np.ndarray:
         """The :data:`LEXICON_FEATURES` counts, log-scaled so one long rant does not dominate."""
+        return self.analyse(tokens)[0]
+
+    def analyse(self, tokens: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """:meth:`features` and :meth:`negated` in one pass over the tokens."""
         counts = dict.fromkeys(LEXICON_FEATURES[:-4], 0.0)
         valences = [0.0]
-        negated_until = -1
+        flags: list[bool] = []
+        negated_until = -1  # as the counts see negators (a hashtag sign removed)
+        marked_until = -1  # as the NOT_ marks see them (the token itself)
         intense_next = False
         for i, tok in enumerate(tokens):
-            word = tok.lstrip("#")
-            valence = self.valence.get(word, 0.0)
-            if valence:
-                valences.append(valence * NEGATED_VALENCE if i <= negated_until else valence)
-            if tok in self.emoji_positive:
-                counts["emoji_positive"] += 1
-                continue
-            if tok in self.emoji_negative:
-                counts["emoji_negative"] += 1
-                continue
-            if tok[0] in "!?":
+            info = self._token(tok)
+            if info.token_negator:
+                marked_until = i + NEGATION_SCOPE
+                flags.append(False)
+            else:
+                flags.append(i <= marked_until and info.alpha)
+            if info.valence:
+                valences.append(info.valence * NEGATED_VALENCE if i <= negated_until else info.valence)
+            if info.kind == "punctuation":
                 counts["exclamations"] += tok.count("!")
                 counts["questions"] += tok.count("?")
                 continue
-            if word in self.negators:
+            if info.kind:
+                counts[info.kind] += 1
+                continue
+            if info.negator:
                 negated_until = i + NEGATION_SCOPE
                 continue
-            polarity = "positive" if word in self.positive else "negative" if word in self.negative else ""
-            if polarity:
+            if info.polarity:
                 flipped = i <= negated_until
-                key = f"negated_{polarity}" if flipped else polarity
+                key = f"negated_{info.polarity}" if flipped else info.polarity
                 counts[key] += 1
                 if intense_next:
-                    counts[f"intense_{polarity}"] += 1
-            intense_next = word in self.intensifiers
+                    counts[f"intense_{info.polarity}"] += 1
+            intense_next = info.intensifier
         counts["valence_positive"] = sum(v for v in valences if v > 0)
         counts["valence_negative"] = -sum(v for v in valences if v < 0)
         scaled = [math.log1p(v) for v in counts.values()]
-        return np.array([*scaled, max(valences), -min(valences)], dtype=np.float32)
+        return np.array([*scaled, max(valences), -min(valences)], dtype=np.float32), flags
 
 
 @lru_cache(maxsize=1)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import numpy as np
 
 from sentiment.features import Featurizer, SparseRows
+from sentiment.lexicon import lexicon
 from sentiment.linear import train
 from sentiment.metrics import score
+from sentiment.text import normalise, tokens
 
 
 def _sparse(dense: np.ndarray) -> SparseRows:
@@ -70,3 +75,57 @@ def test_unknown_language_uses_only_the_shared_features() -> None:
     tagged = Featurizer(bits=12, by_language=True).sparse(["non funziona"], ["it"])
     assert unknown.indices.tolist() == shared.indices.tolist()
     assert set(shared.indices.tolist()) < set(tagged.indices.tolist())
+
+
+def _reference_row(featurizer: Featurizer, text: str, language: str | None) -> dict[int, float]:
+    """The per-n-gram definition of a row, straight from zlib: what the vectorised hashing must reproduce."""
+    toks = tokens(normalise(text))
+    negated = lexicon().negated(toks) if toks else []
+    words = [f"w:{t}" for t in toks]
+    words += [f"b:{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+    words += [f"n:{t}" for t, neg in zip(toks, negated, strict=True) if neg]
+    seeds = (0, zlib.crc32(f"lang:{language}".encode())) if language else (0,)
+    row: dict[int, float] = {}
+    for seed in seeds:
+        chars = [
+            f"c:{padded[i : i + n]}"
+            for padded in (f" {t} " for t in toks)
+            for n in range(featurizer.char_min, featurizer.char_max + 1)
+            for i in range(len(padded) - n + 1)
+        ]
+        for block in (words, chars):
+            counts: dict[int, float] = {}
+            for feature in block:
+                code = zlib.crc32(feature.encode("utf-8", "replace"), seed)
+                counts[code & (featurizer.width - 1)] = counts.get(code & (featurizer.width - 1), 0.0) + (
+                    1.0 if code & 0x80000000 else -1.0
+                )
+            scaled = {k: math.copysign(1.0 + math.log(abs(v)), v) for k, v in counts.items() if v}
+            norm = math.sqrt(sum(v * v for v in scaled.values())) or 1.0
+            for k, v in scaled.items():
+                row[k] = row.get(k, 0.0) + v / norm
+    return row
+
+
+def test_vectorised_hashing_matches_the_per_ngram_definition() -> None:
+    # accents, emoji, a 4-byte letter, CJK, a lone surrogate, a token longer than the shift table, repeats
+    texts = [
+        "Non è arrivato!! il pacco, non è arrivato 😡",
+        "¿Dónde está mi pedido? No funciona nada",
+        "Das ist nicht gut, gar nicht gut. Straße 𝔘 ok",
+        "配達がまだです",
+        "bad \ud800 text",
+        "abcdefghij" * 30 + " y",
+        "",
+        "a",
+    ]
+    languages = ["it", "es", "de", None, "en", "fr", None, "pt"]
+    featurizer = Featurizer(bits=12, by_language=True)
+    rows = featurizer.sparse(texts, languages)
+    for i, (text, language) in enumerate(zip(texts, languages, strict=True)):
+        span = slice(rows.indptr[i], rows.indptr[i + 1])
+        found = dict(zip(rows.indices[span].tolist(), rows.values[span].tolist(), strict=True))
+        expected = _reference_row(featurizer, text, language)
+        assert found.keys() == expected.keys(), text
+        for bucket, value in expected.items():
+            assert abs(found[bucket] - value) < 1e-12, text
