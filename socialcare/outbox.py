@@ -26,7 +26,9 @@ from socialcare.models import Account, Direction, Message, Reply, ReplyStatus, u
 from socialcare.redaction import redact
 
 log = logging.getLogger("socialcare.outbox")
-MAX_BACKOFF = timedelta(minutes=30)
+RETRY_BASE = timedelta(seconds=10)
+MAX_BACKOFF = timedelta(minutes=15)
+"""A reply that failed for a passing reason is tried again after 10 s, 20 s, 40 s... never more than 15 min."""
 MAX_ATTEMPTS = 10
 RECHECK = timedelta(minutes=1)
 """How soon a reply held back (its account stopped or not in this process) is looked at again."""
@@ -105,11 +107,13 @@ def send_one(
             connector.check_reply(message, text, now)
             receipt = connector.reply(message, text, idempotency_key=key)
     except ConnectorError as err:
-        return _not_sent(engine, reply_id, account.name, err, actor, now)
+        return _not_sent(engine, reply_id, err, actor, now)
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id, populate_existing=True)
         to = session.get(Message, reply.to_message_id) if reply is not None else None
         assert reply is not None and to is not None
+        if reply.status != ReplyStatus.SENDING:
+            return _settled_meanwhile(reply)
         record_our_reply(session, to, reply, receipt)
         account = session.get(Account, to.account_id)
         assert account is not None
@@ -119,13 +123,19 @@ def send_one(
     return Attempt(outcome)
 
 
-def _not_sent(
-    engine: Engine, reply_id: int, account_name: str, err: ConnectorError, actor: str, now: datetime
-) -> Attempt:
+def _settled_meanwhile(reply: Reply) -> Attempt:
+    """A poll read our post back while we waited for the platform's answer, and settled the reply already."""
+    log.info("reply %s was settled as %s while its answer was awaited", reply.id, reply.status)
+    return Attempt("recovered" if reply.status == ReplyStatus.SENT else "gone")
+
+
+def _not_sent(engine: Engine, reply_id: int, err: ConnectorError, actor: str, now: datetime) -> Attempt:
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id, populate_existing=True)
         account = session.get(Account, _account_id(session, reply))
         assert reply is not None and account is not None
+        if reply.status != ReplyStatus.SENDING:
+            return _settled_meanwhile(reply)
         error = redact(f"{type(err).__name__}: {err}")
         if isinstance(err, PermanentError) or (reply.attempts >= MAX_ATTEMPTS and not isinstance(err, RateLimited)):
             lifecycle.fail(session, reply, actor, error, now)
@@ -137,7 +147,7 @@ def _not_sent(
         elif isinstance(err, SecretMissing):
             retry_at = now + RECHECK
         else:
-            retry_at = now + min(timedelta(seconds=30 * 2 ** (reply.attempts - 1)), MAX_BACKOFF)
+            retry_at = now + min(RETRY_BASE * 2 ** (reply.attempts - 1), MAX_BACKOFF)
         lifecycle.defer(session, reply, actor, error, retry_at)
     log.info("reply %s deferred until %s: %s", reply_id, retry_at.isoformat(), err)
     return Attempt("deferred", retry_at)
