@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sentiment.base import Classifier, Intent
 from socialcare import lifecycle
 from socialcare.config import Config, Targets
-from socialcare.drafting import Drafter, DraftRequest, first_name
+from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, first_name, plain
 from socialcare.models import (
     Account,
     Case,
@@ -184,7 +184,7 @@ def _ensure_draft(
             is_complaint=any(v.is_complaint for v in verdicts),
             customer_name=first_name(identity.display_name, identity.handle),
             channel=account.platform,
-            handle=identity.handle,
+            handle=plain(identity.handle)[:NAME_LENGTH],
         )
     )
     if pending is None:
