@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from socialcare.config import Duration
+from socialcare.durations import Duration
 
 DEFAULT_FIRST: dict[str, timedelta] = {
     "urgent": timedelta(minutes=15),

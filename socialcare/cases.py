@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
 from socialcare import lifecycle
+from socialcare.calendars import BusinessCalendar
 from socialcare.errors import UserError
 from socialcare.models import (
     Account,
@@ -26,13 +27,14 @@ from socialcare.models import (
     Priority,
     Quarantine,
     Reply,
+    ReplyKind,
     ReplyStatus,
     Verdict,
     utcnow,
 )
 from socialcare.outbox import to_inbound
 
-STATUSES = ("open", "answered", "closed", "all", "quarantined")
+STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
 
 
@@ -54,12 +56,18 @@ def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
 def pending_reply(session: Session, case: Case) -> Reply | None:
     return session.exec(
         select(Reply)
-        .where(Reply.case_id == case.id, col(Reply.status).in_(lifecycle.PENDING))
+        .where(Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING))
         .order_by(col(Reply.id).desc())
     ).first()
 
 
-def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) -> list[dict[str, Any]]:
+Calendars = Callable[[str], BusinessCalendar]
+"""An account's business calendar by its name (``Config.calendar_for``): time left is counted in open time."""
+
+
+def queue(
+    session: Session, wanted: QueueFilter, now: datetime | None = None, calendars: Calendars | None = None
+) -> list[dict[str, Any]]:
     """Cases by deadline (then priority); each row is what the CLI shows and ``--json`` prints."""
     if wanted.status not in STATUSES:
         raise UserError(f"unknown status {wanted.status!r}; use one of {', '.join(STATUSES)}")
@@ -83,7 +91,7 @@ def queue(session: Session, wanted: QueueFilter, now: datetime | None = None) ->
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
     at = now or utcnow()
     return [
-        _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id))
+        _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars)
         for case, account, identity in rows
     ]
 
@@ -141,7 +149,9 @@ def _latest_inbound(session: Session, ids: list[int]) -> dict[int | None, tuple[
 def _latest_replies(session: Session, ids: list[int]) -> dict[int | None, Reply]:
     latest: dict[int | None, Reply] = {}
     for chunk in _chunks(ids):
-        for reply in session.exec(select(Reply).where(col(Reply.case_id).in_(chunk)).order_by(col(Reply.id))):
+        for reply in session.exec(
+            select(Reply).where(col(Reply.case_id).in_(chunk), Reply.kind == ReplyKind.ANSWER).order_by(col(Reply.id))
+        ):
             latest[reply.case_id] = reply
     return latest
 
@@ -153,11 +163,11 @@ def _row(
     now: datetime,
     last: tuple[Message | None, Verdict | None],
     reply: Reply | None,
+    calendars: Calendars | None,
 ) -> dict[str, Any]:
     message, verdict = last
     return {
-        **_case_fields(case, account),
-        "seconds_left": int((case.due_at - now).total_seconds()),
+        **_case_fields(case, account, now, calendars),
         "customer": identity.display_name or identity.handle,
         "handle": identity.handle,
         "label": verdict.label if verdict else None,
@@ -170,8 +180,18 @@ def _row(
     }
 
 
-def _case_fields(case: Case, account: Account) -> dict[str, Any]:
-    """What the queue and ``show`` both say about a case."""
+def _case_fields(case: Case, account: Account, now: datetime, calendars: Calendars | None) -> dict[str, Any]:
+    """What the queue and ``show`` both say about a case. The clock only runs for open cases.
+
+    ``seconds_left`` is wall time to the deadline; ``open_seconds_left`` the team's open time to it
+    (negative once overdue), which is what the target counts.
+    """
+    running = case.status == CaseStatus.OPEN
+    left = open_left = None
+    if running:
+        left = int((case.due_at - now).total_seconds())
+        if calendars is not None:
+            open_left = int(calendars(account.name).between(now, case.due_at).total_seconds())
     return {
         "id": case.id,
         "account": account.name,
@@ -181,10 +201,15 @@ def _case_fields(case: Case, account: Account) -> dict[str, Any]:
         "language": case.language,
         "waiting_since": case.waiting_since.isoformat(),
         "due_at": case.due_at.isoformat(),
+        "promised_at": case.promised_at.isoformat() if case.promised_at else None,
+        "seconds_left": left,
+        "open_seconds_left": open_left,
     }
 
 
-def show(session: Session, case_id: int) -> dict[str, Any]:
+def show(
+    session: Session, case_id: int, now: datetime | None = None, calendars: Calendars | None = None
+) -> dict[str, Any]:
     """Everything about a case: its thread with verdicts, the customer's history, replies, audit trail."""
     case = get_case(session, case_id)
     account = session.get(Account, case.account_id)
@@ -219,7 +244,7 @@ def show(session: Session, case_id: int) -> dict[str, Any]:
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
     return {
-        **_case_fields(case, account),
+        **_case_fields(case, account, now or utcnow(), calendars),
         "close_reason": case.close_reason,
         "customer": {
             "id": customer.id if customer else None,
@@ -235,6 +260,7 @@ def show(session: Session, case_id: int) -> dict[str, Any]:
         "replies": [
             {
                 "id": r.id,
+                "kind": r.kind,
                 "status": r.status,
                 "text": r.text,
                 "approved_by": r.approved_by,
@@ -310,6 +336,16 @@ def _clean(text: str) -> str:
     if len(text) > MAX_REPLY_CHARS:
         raise UserError(f"the reply is {len(text)} characters; the most any channel takes is {MAX_REPLY_CHARS}")
     return text
+
+
+def wait(session: Session, case_id: int, actor: str) -> Case:
+    """Waiting on the customer (we asked them something): the case leaves the queue and its clock stops
+    until they write again."""
+    case = get_case(session, case_id, lock=True)
+    if case.status != CaseStatus.OPEN:
+        raise UserError(f"case {case_id} is {case.status}; only an open case can wait on the customer")
+    lifecycle.wait_on_customer(session, case, actor)
+    return case
 
 
 def reject(session: Session, case_id: int, actor: str, reason: str) -> Case:

@@ -188,6 +188,12 @@ def _left(seconds: int) -> Text:
     return Text(f"in {span}", style="yellow" if seconds < 900 else "green")
 
 
+def _open_left(row: dict[str, Any]) -> int:
+    """Time left in the team's open hours where a calendar says so, else on the wall clock."""
+    left = row["open_seconds_left"]
+    return int(left if left is not None else row["seconds_left"])
+
+
 def _span(seconds: int) -> str:
     minutes = seconds // 60
     if minutes < 60:
@@ -200,14 +206,16 @@ def _span(seconds: int) -> str:
 def queue_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-    status: Annotated[str, typer.Option(help="open, answered, closed, all, or quarantined.")] = "open",
+    status: Annotated[str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.")] = "open",
     channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
 ) -> None:
     """The cases to answer, soonest deadline first, with the time left."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        rows = cases.queue(session, QueueFilter(status=status, channel=channel, limit=limit))
+        rows = cases.queue(
+            session, QueueFilter(status=status, channel=channel, limit=limit), calendars=application.config.calendar_for
+        )
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -227,7 +235,7 @@ def queue_cmd(
         table.add_row(
             str(row["id"]),
             _when(due, zone, now),
-            _left(row["seconds_left"]) if row["status"] == "open" else Text(row["status"]),
+            _left(_open_left(row)) if row["status"] == "open" else Text(row["status"]),
             Text(row["priority"], style="bold red" if row["priority"] != "normal" else ""),
             Text(row["account"]),
             Text(row["customer"]),
@@ -267,7 +275,7 @@ def show(
     """One case: its messages with verdicts, the customer's history, the draft."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        detail = cases.show(session, case)
+        detail = cases.show(session, case, calendars=application.config.calendar_for)
     if as_json:
         console.print_json(json.dumps(detail, ensure_ascii=False))
         return
@@ -283,7 +291,11 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
     head.append(f"  {detail['status']}  {detail['priority']}  {detail['account']} ({detail['platform']})\n")
     head.append(f"customer {customer['name']} @{customer['handle']}  language {detail['language'] or '?'}\n")
     head.append(f"due {_when(due, zone, now)} {config.timezone}  ")
-    head.append_text(_left(int((due - now).total_seconds())))
+    if detail["status"] == "open":
+        head.append_text(_left(_open_left(detail)))
+    if detail["promised_at"]:
+        promised = datetime.fromisoformat(detail["promised_at"])
+        head.append(f"\npromised the customer an answer by {_when(promised, zone, now)} {config.timezone}")
     console.print(Panel(head))
     for message in detail["messages"]:
         verdict = message["verdict"]
@@ -345,6 +357,15 @@ def reject(
 
 
 @app.command()
+def wait(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Waiting on the customer: the case leaves the queue and its clock stops until they write again."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        cases.wait(session, case, current_user())
+    console.print(Text(f"case {case} is waiting on the customer; it comes back when they write"))
+
+
+@app.command()
 def send(ctx: typer.Context) -> None:
     """Post every approved reply on its channel, in its thread."""
     application = _ctx(ctx).ready_app()
@@ -367,7 +388,7 @@ def review(ctx: typer.Context) -> None:
         return
     for position, case_id in enumerate(ids, 1):
         with session_scope(application.engine) as session:
-            detail = cases.show(session, case_id)
+            detail = cases.show(session, case_id, calendars=application.config.calendar_for)
         console.rule(f"{position}/{len(ids)}")
         _render_case(detail, application.config)
         draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)

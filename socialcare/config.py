@@ -12,13 +12,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -27,48 +27,21 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.calendars import BusinessCalendar, CalendarSettings, ResponseTargets, merge_calendars
+from socialcare.durations import Duration, parse_duration
 from socialcare.redaction import remember
 
 DEFAULT_PATH = Path("config/socialcare.toml")
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+
+__all__ = ["Config", "ConfigError", "Duration", "load", "parse_duration", "resolve_path", "secret_env_name"]
 
 
 class ConfigError(Exception):
     """The config cannot be used; the message says which key and why."""
 
 
-def parse_duration(value: Any) -> timedelta:
-    """Accept seconds as a number or text like ``"90s"``, ``"30m"``, ``"1h30m"``, ``"2d"``."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like '30m' or a number of seconds")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match or not any(match.groups()):
-            raise ValueError(f"{value!r} is not a duration; use e.g. '90s', '30m', '1h30m' or '2d'")
-        d, h, m, s = (int(g or 0) for g in match.groups())
-        seconds = float(((d * 24 + h) * 60 + m) * 60 + s)
-    if seconds <= 0:
-        raise ValueError("must be longer than zero")
-    return timedelta(seconds=seconds)
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Targets(_Section):
-    """Response targets per priority; a case is due this long after its oldest unanswered message."""
-
-    normal: Duration = timedelta(hours=1)
-    complaint: Duration = timedelta(minutes=30)
-    urgent: Duration = timedelta(minutes=15)
 
 
 class SentimentConfig(BaseModel):
@@ -98,6 +71,20 @@ class DaemonConfig(_Section):
         return data
 
 
+class HoldingPolicy(_Section):
+    """When nobody has approved an answer in time, tell the customer when they will hear back.
+
+    At ``at`` of a case's target (in open time) a holding reply goes out on the same channel, in the
+    customer's language, once per case, with a real time from the calendar, which becomes the new
+    deadline. With ``after_hours``, a customer who writes while the team is closed is told at once
+    when the answer will come.
+    """
+
+    enabled: bool = True
+    at: float = Field(0.8, gt=0, lt=1)
+    after_hours: bool = False
+
+
 class AccountConfig(BaseModel):
     """One connected channel. Keys other than the core's go to the connector's own settings."""
 
@@ -106,7 +93,9 @@ class AccountConfig(BaseModel):
     platform: str
     poll_interval: Duration = timedelta(minutes=1)
     enabled: bool = True
-    targets: Targets | None = None
+    targets: ResponseTargets | None = None
+    calendar: CalendarSettings | None = None
+    holding: HoldingPolicy | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -120,7 +109,9 @@ class Config(_Section):
     language: str = Field("en", description="language of drafts when the customer's cannot be told")
     templates: Path | None = None
     secrets_file: Path | None = None
-    targets: Targets = Targets()
+    targets: ResponseTargets = ResponseTargets()
+    calendar: CalendarSettings = CalendarSettings()
+    holding: HoldingPolicy = HoldingPolicy()
     sentiment: SentimentConfig = SentimentConfig()
     daemon: DaemonConfig = DaemonConfig()
     accounts: dict[str, AccountConfig] = {}
@@ -149,9 +140,26 @@ class Config(_Section):
             known = ", ".join(self.accounts) or "none configured"
             raise ConfigError(f"no account named {name!r} (accounts: {known})") from None
 
-    def targets_for(self, account: str) -> Targets:
+    def targets_for(self, account: str) -> ResponseTargets:
+        """The account's targets over the team's, key by key."""
         own = self.accounts[account].targets if account in self.accounts else None
-        return own or self.targets
+        return own.over(self.targets) if own is not None else self.targets
+
+    def calendar_for(self, account: str) -> BusinessCalendar:
+        """The account's business calendar (the team's unless it has its own), built once."""
+        own = self.accounts[account].calendar if account in self.accounts else None
+        key = account if own is not None else ""
+        if key not in self._calendars:
+            self._calendars[key] = BusinessCalendar(own or self.calendar)
+        return self._calendars[key]
+
+    def holding_for(self, account: str) -> HoldingPolicy:
+        own = self.accounts[account].holding if account in self.accounts else None
+        return own or self.holding
+
+    @cached_property
+    def _calendars(self) -> dict[str, BusinessCalendar]:
+        return {}
 
     def secrets_for(self, account: str, names: tuple[str, ...]) -> dict[str, SecretStr]:
         """Each named secret from ``SOCIALCARE_<ACCOUNT>_<NAME>``, else from the secrets file."""
@@ -214,11 +222,17 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     for key in ("templates", "secrets_file"):
         if isinstance(data.get(key), str):
             data[key] = folder / data[key]
+    team_calendar = data.get("calendar", {})
+    if isinstance(team_calendar, Mapping):
+        team_calendar = {"timezone": data.get("timezone", "UTC"), **team_calendar}
+        data["calendar"] = team_calendar
     accounts = data.get("accounts", {})
     if not isinstance(accounts, Mapping):
         raise ConfigError(f"{path}: accounts: must be a table of [accounts.NAME] sections")
     data["accounts"] = {
-        name: {**section, "name": name} if isinstance(section, Mapping) else section
+        name: _account_section(name, section, team_calendar, data.get("holding"))
+        if isinstance(section, Mapping)
+        else section
         for name, section in accounts.items()
     }
     try:
@@ -230,6 +244,16 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         if first["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; `socialcare init --print` shows every key)"
         raise ConfigError(f"{path}: {where}: {message}") from None
+
+
+def _account_section(name: str, section: Mapping[str, Any], calendar: Any, holding: Any) -> dict[str, Any]:
+    """An account's table with its own calendar and holding policy laid over the team's, to validate as one."""
+    merged = {**section, "name": name}
+    if isinstance(section.get("calendar"), Mapping) and isinstance(calendar, Mapping):
+        merged["calendar"] = merge_calendars(calendar, section["calendar"])
+    if isinstance(section.get("holding"), Mapping) and isinstance(holding, Mapping):
+        merged["holding"] = {**holding, **section["holding"]}
+    return merged
 
 
 def _absolute_sqlite(url: str, folder: Path) -> str:

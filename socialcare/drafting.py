@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -72,6 +73,15 @@ class Drafter:
             channel=request.channel,
             handle=request.handle,
         )
+        return " ".join(text.split()), language
+
+    def system(self, kind: str, language: str | None, name: str, promise: Callable[[str], str]) -> tuple[str, str]:
+        """A reply the product sends itself (``holding``, ``after_hours``): its text and language.
+
+        ``promise`` words the time the customer will hear back, in the language chosen.
+        """
+        language = language if language in self.languages else self.default_language
+        text = self._env.get_template(f"{language}/{kind}.j2").render(name=name, promise=promise(language))
         return " ".join(text.split()), language
 
 

@@ -18,7 +18,8 @@ Cases::
 
     open ──> answered ──> open   (the customer writes again, or a person reopens it)
       │         └──────> closed
-      └──> closed ─────> open
+      ├──> closed ─────> open
+      └──> waiting ────> open    (waiting on the customer: the clock stops until they write)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlmodel import Session, col, select
 from socialcare import work
 from socialcare.audit import record
 from socialcare.errors import UserError
-from socialcare.models import Case, CaseStatus, Direction, Event, Message, Reply, ReplyStatus, utcnow
+from socialcare.models import Case, CaseStatus, Direction, Event, Message, Reply, ReplyKind, ReplyStatus, utcnow
 
 R, C = ReplyStatus, CaseStatus
 
@@ -50,9 +51,11 @@ REPLY_MOVES: dict[str, tuple[frozenset[ReplyStatus], ReplyStatus]] = {
 }
 """Each move a reply can make: the statuses it may start from, and where it goes."""
 CASE_MOVES: dict[str, tuple[frozenset[CaseStatus], CaseStatus]] = {
-    "answer": (frozenset({C.OPEN}), C.ANSWERED),
-    "close": (frozenset({C.OPEN, C.ANSWERED}), C.CLOSED),
+    "answer": (frozenset({C.OPEN, C.WAITING}), C.ANSWERED),
+    "close": (frozenset({C.OPEN, C.WAITING, C.ANSWERED}), C.CLOSED),
     "reopen": (frozenset({C.ANSWERED, C.CLOSED}), C.OPEN),
+    "wait": (frozenset({C.OPEN}), C.WAITING),
+    "resume": (frozenset({C.WAITING}), C.OPEN),
 }
 UNSENT = (R.DRAFT, R.APPROVED)
 PENDING = (R.DRAFT, R.APPROVED, R.SENDING)
@@ -109,7 +112,7 @@ def _move_case(case: Case, move: str) -> None:
     case.status = to
 
 
-_PAST = {"answer": "answered", "close": "closed", "reopen": "reopened"}
+_PAST = {"answer": "answered", "close": "closed", "reopen": "reopened", "wait": "put on hold", "resume": "resumed"}
 
 
 # -- cases ----------------------------------------------------------------------------------------
@@ -148,14 +151,56 @@ def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: di
     _note(session, actor, "case.reopened", case=case, at=at, detail={"was": was, **detail})
 
 
-def set_deadline(session: Session, case: Case, waiting_since: datetime, due_at: datetime) -> None:
-    """The case's clock; its deadline check is timed work, due when the deadline is."""
+def set_deadline(
+    session: Session, case: Case, waiting_since: datetime, due_at: datetime, *, hold_at: datetime | None = None
+) -> None:
+    """The case's clock; its deadline check (and the holding reply, if one is due) are timed work."""
     if case.due_at != due_at:
         case.breach_noted_at = None
     case.waiting_since, case.due_at = waiting_since, due_at
     session.add(case)
     assert case.id is not None
     work.schedule(session, work.DEADLINE, str(case.id), due_at)
+    if hold_at is None:
+        work.cancel(session, work.HOLD, str(case.id))
+    else:
+        work.schedule(session, work.HOLD, str(case.id), hold_at)
+
+
+def wait_on_customer(session: Session, case: Case, actor: str, now: datetime | None = None) -> None:
+    """The ball is in the customer's court: what they wrote is settled and the clock stops until they write."""
+    now = now or utcnow()
+    _move_case(case, "wait")
+    for message in session.exec(
+        select(Message).where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None)
+        )
+    ):
+        message.answered_at = now
+        session.add(message)
+    case.promised_at = None
+    session.add(case)
+    _stop_clock(session, case)
+    _note(session, actor, "case.waiting", case=case, at=now)
+
+
+def resume(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:
+    """The customer wrote again while we waited on them: the clock runs again, from their message."""
+    _move_case(case, "resume")
+    session.add(case)
+    session.flush()
+    _note(session, actor, "case.resumed", case=case, at=at, detail=detail)
+
+
+def promise(session: Session, case: Case, by: datetime) -> None:
+    """A holding or after-hours reply tells the customer ``by``: it is the deadline now."""
+    case.promised_at = by
+    set_deadline(session, case, case.waiting_since, max(case.due_at, by))
+
+
+def _stop_clock(session: Session, case: Case) -> None:
+    work.cancel(session, work.DEADLINE, str(case.id))
+    work.cancel(session, work.HOLD, str(case.id))
 
 
 def deadline_passed(session: Session, case: Case, now: datetime) -> bool:
@@ -204,12 +249,12 @@ def mark_answered(
         assert case.id is not None
         work.nudge(session, work.REFRESH, str(case.id))
         return False
-    if case.status != C.OPEN:
+    if case.status not in CASE_MOVES["answer"][0]:
         return case.status == C.ANSWERED
     _move_case(case, "answer")
-    case.closed_at = at
+    case.closed_at, case.promised_at = at, None
     session.add(case)
-    work.cancel(session, work.DEADLINE, str(case.id))
+    _stop_clock(session, case)
     _note(session, actor, "case.answered", case=case, at=at, detail={"via": via})
     for reply in session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING))):
         if ours is not None and reply.attempts > 0 and reply.text.strip() == ours.text.strip():
@@ -231,21 +276,41 @@ def close(session: Session, case: Case, actor: str, reason: str, now: datetime |
     for message in session.exec(select(Message).where(Message.case_id == case.id, col(Message.answered_at).is_(None))):
         message.answered_at = now
         session.add(message)
-    case.closed_at, case.close_reason = now, reason
+    case.closed_at, case.close_reason, case.promised_at = now, reason, None
     session.add(case)
-    work.cancel(session, work.DEADLINE, str(case.id))
+    _stop_clock(session, case)
     _note(session, actor, "case.closed", case=case, at=now, detail={"reason": reason})
 
 
 # -- replies --------------------------------------------------------------------------------------
 
 
-def draft(session: Session, case: Case, to: Message, text: str, language: str | None, actor: str = "system") -> Reply:
+def draft(
+    session: Session,
+    case: Case,
+    to: Message,
+    text: str,
+    language: str | None,
+    actor: str = "system",
+    kind: ReplyKind = ReplyKind.ANSWER,
+    at: datetime | None = None,
+) -> Reply:
     assert case.id is not None and to.id is not None
-    reply = Reply(case_id=case.id, to_message_id=to.id, text=text, language=language)
+    reply = Reply(
+        case_id=case.id, to_message_id=to.id, text=text, language=language, kind=kind, drafted_at=at or utcnow()
+    )
     session.add(reply)
     session.flush()
-    record(session, actor, "reply.drafted", case=case, reply=reply)
+    record(session, actor, "reply.drafted", case=case, reply=reply, detail={"kind": kind} if kind != "answer" else None)
+    return reply
+
+
+def system_reply(
+    session: Session, case: Case, to: Message, text: str, language: str | None, kind: ReplyKind, now: datetime
+) -> Reply:
+    """A reply the product sends on its own (holding, after hours): drafted and approved by "system" at once."""
+    reply = draft(session, case, to, text, language, kind=kind, at=now)
+    approve(session, reply, "system", now)
     return reply
 
 
@@ -321,8 +386,10 @@ def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, acto
     _drop_send(session, reply)
     case = lock_case(session, reply.case_id)
     assert case is not None
-    _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail={"external_id": external_id})
-    mark_answered(session, case, at=at, up_to=to.created_at, actor=actor, via="reply")
+    detail = {"external_id": external_id, **({"kind": reply.kind} if reply.kind != ReplyKind.ANSWER else {})}
+    _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail=detail)
+    if reply.kind == ReplyKind.ANSWER:
+        mark_answered(session, case, at=at, up_to=to.created_at, actor=actor, via="reply")
 
 
 def settle_found(session: Session, reply: Reply, *, external_id: str, at: datetime, actor: str) -> None:
@@ -350,6 +417,12 @@ def fail(session: Session, reply: Reply, actor: str, error: str, now: datetime |
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.failed", reply=reply, at=now, detail={"error": error})
+    if reply.kind != ReplyKind.ANSWER:  # the customer was never told: the promise does not stand
+        case = lock_case(session, reply.case_id)
+        if case is not None and case.promised_at is not None:
+            case.promised_at = None
+            session.add(case)
+            work.nudge(session, work.REFRESH, str(case.id))
 
 
 def withdraw(session: Session, reply: Reply, actor: str, reason: str) -> None:

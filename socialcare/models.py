@@ -51,6 +51,8 @@ class Priority(StrEnum):
     URGENT = "urgent"
     COMPLAINT = "complaint"
     NORMAL = "normal"
+    LOW = "low"
+    """Nothing to fix: thanks and praise, spam to reject."""
 
     @property
     def rank(self) -> int:
@@ -59,8 +61,19 @@ class Priority(StrEnum):
 
 class CaseStatus(StrEnum):
     OPEN = "open"
+    WAITING = "waiting"
+    """Waiting on the customer: the clock is stopped until they write again."""
     ANSWERED = "answered"
     CLOSED = "closed"
+
+
+class ReplyKind(StrEnum):
+    ANSWER = "answer"
+    """What a person approved: it answers the customer."""
+    HOLDING = "holding"
+    """Sent by the product near the deadline: says when the answer will come; answers nothing."""
+    AFTER_HOURS = "after_hours"
+    """Sent by the product when a customer writes while the team is closed: says when it opens."""
 
 
 class ReplyStatus(StrEnum):
@@ -186,6 +199,8 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _at(default=None)
     close_reason: str | None = None
     breach_noted_at: datetime | None = _at(default=None)
+    promised_at: datetime | None = _at(default=None)
+    """What a holding or after-hours reply told the customer: it is the deadline while they wait."""
     version: int = 1
     """Optimistic lock: an update made from a stale copy of the row fails instead of overwriting another's."""
 
@@ -198,7 +213,8 @@ class Reply(SQLModel, table=True):
     """draft -> approved -> sending -> sent | failed; or withdrawn / rejected; never sent twice.
 
     ``idempotency_key`` is made once, at approval, and is the same on every attempt. A case has
-    at most one pending (draft, approved or sending) reply: the store itself refuses a second.
+    at most one pending (draft, approved or sending) answer: the store itself refuses a second.
+    The product's own holding and after-hours replies (``kind``) go out beside it.
     """
 
     __table_args__ = (
@@ -206,12 +222,13 @@ class Reply(SQLModel, table=True):
             "uq_reply_pending_per_case",
             "case_id",
             unique=True,
-            sqlite_where=sa.text("status IN ('draft', 'approved', 'sending')"),
-            postgresql_where=sa.text("status IN ('draft', 'approved', 'sending')"),
+            sqlite_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
+            postgresql_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
+    kind: ReplyKind = Field(default=ReplyKind.ANSWER, sa_type=sa.String(16))
     to_message_id: int = Field(foreign_key="message.id")
     text: str = Field(sa_type=sa.Text)
     language: str | None = None

@@ -10,18 +10,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sentiment.base import Classifier, Intent
-from socialcare import lifecycle
-from socialcare.config import Config, Targets
+from socialcare import calendars, lifecycle
+from socialcare.config import Config
 from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, first_name, plain
 from socialcare.models import (
     Account,
     Case,
     CaseStatus,
     Direction,
+    Event,
     Identity,
     Message,
     Priority,
     Reply,
+    ReplyKind,
     ReplyStatus,
     Verdict,
     utcnow,
@@ -66,13 +68,18 @@ def classify_pending(session: Session, classifier: Classifier, limit: int = 1000
 def priority_of(verdict: Verdict) -> Priority:
     if verdict.intent == Intent.URGENT or Intent.URGENT in (verdict.intents or []):
         return Priority.URGENT
-    return Priority.COMPLAINT if verdict.is_complaint else Priority.NORMAL
+    if verdict.is_complaint:
+        return Priority.COMPLAINT
+    return Priority.LOW if verdict.intent in (Intent.PRAISE, Intent.SPAM) else Priority.NORMAL
 
 
-def due_at(targets: Targets, priority: Priority, since: datetime) -> datetime:
-    """The deadline for a case waiting since ``since``; the team's clock is 24/7 for now."""
-    target: timedelta = getattr(targets, priority.value)
-    return since + target
+def target_for(session: Session, case: Case, config: Config, account: Account, priority: Priority) -> timedelta:
+    """The first-response target until the customer has had an answer, then the next-response one."""
+    targets = config.targets_for(account.name)
+    answered_before = session.exec(
+        select(Event.id).where(Event.case_id == case.id, Event.kind == "case.answered").limit(1)
+    ).first()
+    return targets.next_response(priority) if answered_before else targets.first_response(priority)
 
 
 def triage_pending(
@@ -122,8 +129,12 @@ def _case_for(session: Session, account: Account, message: Message, now: datetim
         return lifecycle.open_case(
             session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
         )
-    if case.status != CaseStatus.OPEN and message.answered_at is None:
-        lifecycle.reopen(session, case, "system", at=message.created_at, detail={"message": message.external_id})
+    if message.answered_at is None:
+        detail = {"message": message.external_id}
+        if case.status == CaseStatus.WAITING:
+            lifecycle.resume(session, case, "system", at=message.created_at, detail=detail)
+        elif case.status != CaseStatus.OPEN:
+            lifecycle.reopen(session, case, "system", at=message.created_at, detail=detail)
     return case
 
 
@@ -152,11 +163,82 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
     assert account is not None
     case.priority = priority
     since = waiting[0][0].created_at
-    lifecycle.set_deadline(session, case, since, due_at(config.targets_for(account.name), priority, since))
+    if case.promised_at is not None and since != case.waiting_since:
+        case.promised_at = None  # a promise holds for the wait it was made in
+    target = target_for(session, case, config, account, priority)
+    calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
+    due = max(calendar.add(since, target), case.promised_at or since)
+    held = policy.enabled and not _sent_already(session, case, ReplyKind.HOLDING)
+    hold_at = calendar.add(since, target * policy.at) if held and case.promised_at is None else None
+    lifecycle.set_deadline(session, case, since, due, hold_at=hold_at)
     latest, latest_verdict = waiting[-1]
     case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
     session.add(case)
     _ensure_draft(session, case, account, latest, verdicts, drafter)
+    if (
+        policy.after_hours
+        and not calendar.is_open(now)
+        and not _sent_already(session, case, ReplyKind.AFTER_HOURS, since)
+    ):
+        system_reply(session, case, account, latest, ReplyKind.AFTER_HOURS, due, config, drafter, now)
+
+
+def system_reply(
+    session: Session,
+    case: Case,
+    account: Account,
+    to: Message,
+    kind: ReplyKind,
+    by: datetime,
+    config: Config,
+    drafter: Drafter,
+    now: datetime,
+) -> Reply:
+    """Tell the customer, on their channel and in their language, that we will answer ``by``: the new deadline."""
+    text, language = system_text(session, case, account, kind, by, config, drafter, now)
+    reply = lifecycle.system_reply(session, case, to, text, language, kind, now)
+    lifecycle.promise(session, case, by)
+    return reply
+
+
+def system_text(
+    session: Session,
+    case: Case,
+    account: Account,
+    kind: ReplyKind,
+    by: datetime,
+    config: Config,
+    drafter: Drafter,
+    now: datetime,
+) -> tuple[str, str]:
+    """The words of a holding or after-hours reply. The time is in the team's timezone: platforms do not tell
+    us the customer's."""
+    identity = session.get(Identity, case.identity_id)
+    assert identity is not None
+    zone = config.calendar_for(account.name).zone
+    name = first_name(identity.display_name, identity.handle)
+    return drafter.system(kind, case.language, name, lambda lang: calendars.promise(by, now, zone, lang).text)
+
+
+def latest_waiting(session: Session, case: Case) -> Message | None:
+    """The customer's newest message still waiting for an answer: what a reply goes under."""
+    return session.exec(
+        select(Message)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+    ).first()
+
+
+def _sent_already(session: Session, case: Case, kind: ReplyKind, since: datetime | None = None) -> bool:
+    """Whether the product already made a ``kind`` reply for this case (since ``since``) that was not withdrawn."""
+    query = select(Reply.id).where(
+        Reply.case_id == case.id,
+        Reply.kind == kind,
+        col(Reply.status).in_((ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT)),
+    )
+    if since is not None:
+        query = query.where(col(Reply.drafted_at) >= since)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def refresh_case(session: Session, case_id: int, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
@@ -170,7 +252,9 @@ def _ensure_draft(
 ) -> None:
     """One pending reply per case: a fresh draft follows the customer's newest message."""
     pending = session.exec(
-        select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(lifecycle.PENDING))
+        select(Reply).where(
+            Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
+        )
     ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return

@@ -29,7 +29,7 @@ from socialcare.models import WorkItem, utcnow
 LEASE = timedelta(seconds=60)
 """How long a claim lasts unless renewed; a killed worker's items move on after this."""
 
-POLL, PROCESS, REFRESH, SEND, DEADLINE = "poll", "process", "refresh", "send", "deadline"
+POLL, PROCESS, REFRESH, SEND, DEADLINE, HOLD = "poll", "process", "refresh", "send", "deadline", "hold"
 
 _TABLE = WorkItem.__table__  # type: ignore[attr-defined]
 

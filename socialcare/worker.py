@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from socialcare import coordinator, lifecycle, outbox, triage, work
+from connectors.base import ReplyRefused
+from socialcare import cases, coordinator, lifecycle, outbox, triage, work
 from socialcare.db import is_conflict, session_scope
-from socialcare.models import Case, CaseStatus, Reply, ReplyStatus, utcnow
+from socialcare.models import Account, Case, CaseStatus, Reply, ReplyKind, ReplyStatus, utcnow
 from socialcare.outbox import SendResult
 from socialcare.redaction import redact
 
@@ -33,7 +34,7 @@ Handler = Callable[[str, datetime], datetime | None]
 
 POLL_LANE = frozenset({work.POLL})
 SEND_LANE = frozenset({work.SEND})
-CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE})
+CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD})
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
 MAX_RUNS = 1000
 CONFLICT_RETRY = timedelta(seconds=1)
@@ -57,6 +58,7 @@ class Worker:
             work.REFRESH: self.refresh,
             work.SEND: self.send,
             work.DEADLINE: self.deadline,
+            work.HOLD: self.hold,
         }
 
     def run_due(
@@ -153,6 +155,37 @@ class Worker:
                 zone = self.app.config.zone
                 local = case.due_at.astimezone(zone)
                 log.warning("case %s is past its deadline (due %s %s)", case.id, f"{local:%Y-%m-%d %H:%M}", zone.key)
+        return None
+
+    def hold(self, case_id: str, now: datetime) -> datetime | None:
+        """Most of the case's time is gone and no answer is approved: tell the customer when they will have one."""
+        with session_scope(self.app.engine) as session:
+            case = lifecycle.lock_case(session, int(case_id))
+            if case is None or case.status != CaseStatus.OPEN or case.promised_at is not None:
+                return None
+            account = session.get(Account, case.account_id)
+            assert account is not None
+            connector = self.app.channels.get(account.name)
+            if connector is None:
+                return now + timedelta(minutes=1)
+            answer = cases.pending_reply(session, case)
+            if answer is not None and answer.status != ReplyStatus.DRAFT:
+                return None  # approved in time: it goes out, no need to hold
+            to = triage.latest_waiting(session, case)
+            if to is None:
+                return None
+            calendar = self.app.config.calendar_for(account.name)
+            by = calendar.add(now, triage.target_for(session, case, self.app.config, account, case.priority))
+            config, drafter = self.app.config, self.app.drafter
+            text, language = triage.system_text(session, case, account, ReplyKind.HOLDING, by, config, drafter, now)
+            try:
+                connector.check_reply(outbox.to_inbound(to), text, now)
+            except ReplyRefused as err:  # outside Messenger's window, say: the channel does not allow one now
+                log.info("case %s: no holding reply: %s", case_id, err)
+                return None
+            lifecycle.system_reply(session, case, to, text, language, ReplyKind.HOLDING, now)
+            lifecycle.promise(session, case, by)
+            log.info("case %s: holding reply promising %s", case_id, by.isoformat())
         return None
 
 

@@ -141,6 +141,8 @@ CASE_CALLS: dict[str, tuple[Callable[[Session, Case], object], str]] = {
     "answer": (_answer, "case.answered"),
     "close": (lambda s, c: lifecycle.close(s, c, "ann", "spam", T0), "case.closed"),
     "reopen": (lambda s, c: lifecycle.reopen(s, c, "system", at=T0, detail={}), "case.reopened"),
+    "wait": (lambda s, c: lifecycle.wait_on_customer(s, c, "ann", T0), "case.waiting"),
+    "resume": (lambda s, c: lifecycle.resume(s, c, "system", at=T0, detail={}), "case.resumed"),
 }
 
 

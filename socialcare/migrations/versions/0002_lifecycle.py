@@ -91,6 +91,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("promised_at", socialcare.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_index(batch_op.f("ix_case_due_at"))
         batch_op.drop_index(batch_op.f("ix_case_status"))
         batch_op.create_index("ix_case_status_due_at", ["status", "due_at"], unique=False)
@@ -99,12 +100,13 @@ def upgrade() -> None:
         batch_op.drop_column("sending_since")
         batch_op.drop_column("next_attempt_at")
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("kind", sa.String(length=16), nullable=False, server_default="answer"))
         batch_op.create_index(
             "uq_reply_pending_per_case",
             ["case_id"],
             unique=True,
-            sqlite_where=sa.text("status IN ('draft', 'approved', 'sending')"),
-            postgresql_where=sa.text("status IN ('draft', 'approved', 'sending')"),
+            sqlite_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
+            postgresql_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
         )
 
     # Drafts withdrawn because the customer was answered elsewhere used to be stored as rejected.
@@ -121,11 +123,13 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("reply", schema=None) as batch_op:
         batch_op.drop_index("uq_reply_pending_per_case")
+        batch_op.drop_column("kind")
         batch_op.drop_column("version")
         batch_op.add_column(sa.Column("next_attempt_at", socialcare.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("sending_since", socialcare.models.UTCDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_column("promised_at")
         batch_op.drop_column("version")
         batch_op.drop_index("ix_case_status_due_at")
         batch_op.create_index(batch_op.f("ix_case_status"), ["status"], unique=False)
