@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     PlainSerializer,
@@ -50,6 +51,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _DAY = timedelta(days=1)
 _FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Rome'") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""An IANA timezone name, checked when the config is read."""
 
 
 class _Section(BaseModel):
@@ -168,22 +181,13 @@ class CalendarSettings(_Section):
     so explicitly. Holidays, closed and open days only make sense with hours.
     """
 
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     always_open: bool | None = None
     hours: WeekHours | None = None
     holidays: str | None = None
     holidays_region: str | None = None
     closed: frozenset[date] = frozenset()
     open: dict[date, Day] = {}
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Rome'") from None
-        return value
 
     @field_validator("holidays")
     @classmethod

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -23,11 +23,10 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from socialcare.calendars import BusinessCalendar, CalendarSettings, ResponseTargets, merge_calendars
+from socialcare.calendars import BusinessCalendar, CalendarSettings, ResponseTargets, TimeZoneName, merge_calendars
 from socialcare.durations import Duration, parse_duration
 from socialcare.redaction import remember
 
@@ -105,7 +104,7 @@ class AccountConfig(BaseModel):
 class Config(_Section):
     path: Path
     database_url: str
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     language: str = Field("en", description="language of drafts when the customer's cannot be told")
     templates: Path | None = None
     secrets_file: Path | None = None
@@ -115,15 +114,6 @@ class Config(_Section):
     sentiment: SentimentConfig = SentimentConfig()
     daemon: DaemonConfig = DaemonConfig()
     accounts: dict[str, AccountConfig] = {}
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Rome'") from None
-        return value
 
     @property
     def folder(self) -> Path:

@@ -6,7 +6,6 @@ failure is logged once per episode with the account's name."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -21,11 +20,9 @@ from pathlib import Path
 import pytest
 
 from connectors.sandbox import SandboxConnector, SandboxSettings
-from socialcare import cases, db
-from socialcare.cases import QueueFilter
-from socialcare.errors import UserError
+from socialcare import db
 from socialcare.models import utcnow
-from tests.connectors.x.fake import FakeX
+from tests.core.working_team import all_answered, approve_drafts, counts, unlimited_x, x_environment
 
 MENTIONS = 150
 POSTS = 60
@@ -35,10 +32,7 @@ FAULTS = ("5xx", "429", "slow", "reset_before", "reset_after", "truncated", "rep
 @pytest.mark.slow
 def test_the_daemon_rides_out_a_faulty_platform_and_a_poison_item(tmp_path: Path) -> None:
     # The fake's clock runs 55 s behind, so X's 60-second rate-limit resets come 5 s from now.
-    fake = FakeX(
-        clock=lambda: utcnow() - timedelta(seconds=55),
-        limits={k: 1_000_000 for k in ("mentions", "timeline", "tweets", "search")},
-    ).start()
+    fake = unlimited_x(clock=lambda: utcnow() - timedelta(seconds=55))
     try:
         config = tmp_path / "socialcare.toml"
         config.write_text(
@@ -58,15 +52,7 @@ timeout = 1
 """,
             encoding="utf-8",
         )
-        credentials = fake.credentials
-        env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "SOCIALCARE_BRAND_X_CONSUMER_KEY": credentials.consumer_key,
-            "SOCIALCARE_BRAND_X_CONSUMER_SECRET": credentials.consumer_secret,
-            "SOCIALCARE_BRAND_X_ACCESS_TOKEN": credentials.access_token,
-            "SOCIALCARE_BRAND_X_ACCESS_TOKEN_SECRET": credentials.access_token_secret,
-        }
+        env = x_environment(fake)
         cli = [sys.executable, "-m", "socialcare", "--config", str(config)]
         assert subprocess.run([*cli, "init"], capture_output=True, env=env, timeout=120).returncode == 0
         sandbox = SandboxConnector("sandbox", SandboxSettings(path=tmp_path / "sandbox.json"), {})
@@ -87,9 +73,9 @@ timeout = 1
                 for n in range(POSTS // 2):
                     sandbox.post(f"t{n}", f"parcel {n} arrived broken")
                 deadline = time.monotonic() + 180
-                while time.monotonic() < deadline and not _done(tmp_path, MENTIONS + POSTS):
+                while time.monotonic() < deadline and not all_answered(engine, MENTIONS + POSTS):
                     assert daemon.poll() is None, log.read_text()[-3000:]
-                    _approve_drafts(engine)
+                    approve_drafts(engine)
                     time.sleep(0.5)
                 assert daemon.poll() is None, "the daemon never stops"
             finally:
@@ -97,14 +83,14 @@ timeout = 1
                 daemon.wait(timeout=60)
         fake.api.faults(rate=0)
         text = log.read_text()
-        counts = _counts(tmp_path)
-        assert _done(tmp_path, MENTIONS + POSTS), counts
+        now = counts(engine)
+        assert all_answered(engine, MENTIONS + POSTS), now
         injected = Counter(kind for kind, _, _ in fake.api.injected)
         assert set(injected) == set(FAULTS), injected
         assert Counter(len(fake.replies_to(m)) for m in mentions) == {1: MENTIONS}
         ours = Counter(p["reply_to"] for p in sandbox.posts() if p["author"] == "acme")
         assert sum(ours.values()) == POSTS and set(ours.values()) == {1}
-        assert counts["quarantined"] == 2 and counts["inbound"] == counts["distinct_inbound"] == MENTIONS + POSTS
+        assert now["quarantined"] == 2 and now["inbound"] == now["distinct_inbound"] == MENTIONS + POSTS
         assert "Traceback" not in text
         _logged_once_per_episode(text, "brand_x")
         engine.dispose()
@@ -136,33 +122,3 @@ def _first_poll_done(folder: Path, daemon: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.2)
     pytest.fail("the daemon never polled both accounts")
-
-
-def _approve_drafts(engine) -> None:  # type: ignore[no-untyped-def]
-    with db.read_scope(engine) as session:
-        ids = [r["id"] for r in cases.queue(session, QueueFilter()) if r["reply_status"] == "draft"]
-    for case_id in ids:
-        try:
-            with db.session_scope(engine) as session:
-                cases.approve(session, case_id, "tester", None)
-        except UserError:
-            continue
-
-
-def _counts(folder: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(folder / "care.db", timeout=30)) as store:
-        one = lambda sql: int(store.execute(sql).fetchone()[0])  # noqa: E731
-        return {
-            "inbound": one("SELECT count(*) FROM message WHERE direction = 'inbound'"),
-            "distinct_inbound": one(
-                "SELECT count(*) FROM (SELECT DISTINCT platform, external_id FROM message WHERE direction = 'inbound')"
-            ),
-            "unanswered": one("SELECT count(*) FROM message WHERE direction = 'inbound' AND answered_at IS NULL"),
-            "unsent": one("SELECT count(*) FROM reply WHERE status IN ('draft', 'approved', 'sending')"),
-            "quarantined": one("SELECT count(*) FROM quarantine"),
-        }
-
-
-def _done(folder: Path, expected: int) -> bool:
-    counts = _counts(folder)
-    return counts["inbound"] == expected and counts["unanswered"] == counts["unsent"] == 0

@@ -4,7 +4,6 @@ once, every account polled, and a daemon killed mid-run leaves nothing behind on
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -19,11 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sandbox import SandboxConnector, SandboxSettings
-from socialcare import cases, db
-from socialcare.cases import QueueFilter
-from socialcare.errors import UserError
+from socialcare import db
 from tests.conftest import postgres_database
 from tests.connectors.x.fake import FakeX
+from tests.core.working_team import all_answered, approve_drafts, counts, unlimited_x, x_environment
 
 DAEMONS = 3
 SANDBOX_POSTS = 1200
@@ -60,16 +58,6 @@ timeout = 5
     return config
 
 
-def _env(fake: FakeX) -> dict[str, str]:
-    secrets = {
-        "CONSUMER_KEY": fake.credentials.consumer_key,
-        "CONSUMER_SECRET": fake.credentials.consumer_secret,
-        "ACCESS_TOKEN": fake.credentials.access_token,
-        "ACCESS_TOKEN_SECRET": fake.credentials.access_token_secret,
-    }
-    return {**os.environ, "PYTHONUNBUFFERED": "1", **{f"SOCIALCARE_BRAND_X_{k}": v for k, v in secrets.items()}}
-
-
 class Watch:
     """Samples each account's last poll time, to find the longest stretch an account went unpolled."""
 
@@ -96,10 +84,10 @@ class Watch:
 @pytest.mark.slow
 def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_path: Path) -> None:
     rng = random.Random(20261201)
-    fake = FakeX(limits={k: 1_000_000 for k in ("mentions", "timeline", "tweets")}).start()
+    fake = unlimited_x()
     with postgres_database() as url:
         config = _config(tmp_path, url, fake)
-        env = _env(fake)
+        env = x_environment(fake)
         cli = [sys.executable, "-m", "socialcare", "--config", str(config)]
         assert subprocess.run([*cli, "init"], capture_output=True, env=env, timeout=120).returncode == 0
         engine = db.make_engine(url)
@@ -120,7 +108,7 @@ def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_pat
                     sandbox.post(f"s{burst}_{n}", f"burst {burst}: my order {n} is late, where is it?")
                 for n in range(X_MENTIONS // 12):
                     posted_x.append(fake.mention(f"order {burst}-{n} never came", username=f"x{burst}_{n}")["id"])
-                _approve_drafts(engine)
+                approve_drafts(engine)
                 if not killed and time.monotonic() - started > kill_at:
                     daemons[1].send_signal(signal.SIGKILL)  # mid-run: polls, triage and sends in hand
                     killed = True
@@ -129,8 +117,8 @@ def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_pat
                 daemons[1].send_signal(signal.SIGKILL)
             deadline = time.monotonic() + 150
             while time.monotonic() < deadline:
-                _approve_drafts(engine)
-                if _all_answered(engine, SANDBOX_POSTS + X_MENTIONS):
+                approve_drafts(engine)
+                if all_answered(engine, SANDBOX_POSTS + X_MENTIONS):
                     break
                 time.sleep(0.5)
             took = time.monotonic() - started
@@ -144,8 +132,8 @@ def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_pat
                     daemon.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     daemon.kill()
-        counts = _counts(engine)
-        assert _all_answered(engine, SANDBOX_POSTS + X_MENTIONS), (counts, took)
+        now = counts(engine)
+        assert all_answered(engine, SANDBOX_POSTS + X_MENTIONS), (now, took)
         assert took < 180, f"took {took:.0f} s"
 
         customers = [p for p in sandbox.posts() if p["author"] != "acme"]
@@ -154,8 +142,8 @@ def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_pat
         assert sum(ours.values()) == SANDBOX_POSTS
         x_replies = {tweet_id: len(fake.replies_to(tweet_id)) for tweet_id in posted_x}
         assert set(x_replies.values()) == {1}, Counter(x_replies.values())
-        assert counts["inbound"] == counts["distinct_inbound"] == SANDBOX_POSTS + X_MENTIONS
-        assert counts["sent"] == SANDBOX_POSTS + X_MENTIONS and counts["unsent"] == 0
+        assert now["inbound"] == now["distinct_inbound"] == SANDBOX_POSTS + X_MENTIONS
+        assert now["sent"] == SANDBOX_POSTS + X_MENTIONS and now["unsent"] == 0
         for name in ("sandbox", "brand_x"):
             assert watch.longest_gap(name) < LEASE + POLL + 10, (name, watch.longest_gap(name))
         for n, log in enumerate(logs):
@@ -163,42 +151,6 @@ def test_three_daemons_on_one_postgres_share_the_work_and_survive_a_kill(tmp_pat
                 assert "Traceback" not in log.read_text(), log.read_text()[-4000:]
         engine.dispose()
     fake.stop()
-
-
-def _approve_drafts(engine: sa.Engine) -> None:
-    """The team at work: every case with a draft is approved as it is."""
-    with db.read_scope(engine) as session:
-        ids = [r["id"] for r in cases.queue(session, QueueFilter()) if r["reply_status"] == "draft"]
-    for case_id in ids:
-        try:
-            with db.session_scope(engine) as session:
-                cases.approve(session, case_id, "tester", None)
-        except UserError:
-            continue  # answered or redrafted meanwhile: the next round sees it
-        except Exception as err:
-            if not db.is_conflict(err):
-                raise
-
-
-def _counts(engine: sa.Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        one = lambda sql: int(connection.execute(sa.text(sql)).scalar_one())  # noqa: E731
-        return {
-            "inbound": one("SELECT count(*) FROM message WHERE direction = 'inbound'"),
-            "distinct_inbound": one(
-                "SELECT count(*) FROM (SELECT DISTINCT platform, external_id FROM message"
-                " WHERE direction = 'inbound') d"
-            ),
-            "open": one("SELECT count(*) FROM \"case\" WHERE status = 'open'"),
-            "unanswered": one("SELECT count(*) FROM message WHERE direction = 'inbound' AND answered_at IS NULL"),
-            "sent": one("SELECT count(*) FROM reply WHERE status = 'sent'"),
-            "unsent": one("SELECT count(*) FROM reply WHERE status IN ('draft', 'approved', 'sending')"),
-        }
-
-
-def _all_answered(engine: sa.Engine, expected: int) -> bool:
-    counts = _counts(engine)
-    return counts["inbound"] == expected and counts["unanswered"] == counts["open"] == counts["unsent"] == 0
 
 
 def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
