@@ -133,7 +133,15 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("platform", "external_id", name="uq_message_platform_external_id"),
         sa.Index("ix_message_thread", "account_id", "thread_id"),
+        sa.Index(
+            "ix_message_untriaged",
+            "id",
+            sqlite_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
+            postgresql_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
+        ),
     )
+    """``ix_message_untriaged`` holds only what classification and triage still have to do, so finding it
+    costs the same in a store of a thousand messages as in one of a million."""
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     platform: str
@@ -163,6 +171,7 @@ class Verdict(SQLModel, table=True):
     score_neutral: float
     score_positive: float
     is_complaint: bool
+    complaint_probability: float | None = None
     intent: str
     intents: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     language: str | None = None

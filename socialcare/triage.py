@@ -30,38 +30,53 @@ from socialcare.models import (
 )
 
 log = logging.getLogger("socialcare.triage")
-BATCH = 64
+BATCH = 256
+"""Texts per classifier call: the offline backend vectorises a batch at once."""
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_VERDICT = Verdict.__table__  # type: ignore[attr-defined]
 
 
 def classify_pending(session: Session, classifier: Classifier, limit: int = 1000) -> int:
-    """Give every inbound message without a verdict one; returns how many were classified."""
-    pending = session.exec(
-        select(Message)
-        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
-        .where(Message.direction == Direction.INBOUND, col(Verdict.id).is_(None))
-        .order_by(col(Message.id))
+    """Give every new inbound message a verdict, ``limit`` at most; returns how many were classified.
+
+    Only untriaged messages are looked at (a partial index holds just those), and verdicts go in as
+    one bulk insert per batch, so the cost follows the new messages, not the size of the store.
+    """
+    pending = session.execute(
+        sa.select(_MESSAGE.c.id, _MESSAGE.c.text)
+        .where(
+            _MESSAGE.c.case_id.is_(None),
+            _MESSAGE.c.direction == Direction.INBOUND,
+            ~sa.exists().where(_VERDICT.c.message_id == _MESSAGE.c.id),
+        )
+        .order_by(_MESSAGE.c.id)
         .limit(limit)
     ).all()
+    now = utcnow()
     for start in range(0, len(pending), BATCH):
         batch = pending[start : start + BATCH]
-        for message, verdict in zip(batch, classifier.classify([m.text for m in batch]), strict=True):
-            assert message.id is not None
-            session.add(
-                Verdict(
-                    message_id=message.id,
-                    label=verdict.label.value,
-                    score_negative=float(verdict.scores.get("negative", 0.0)),
-                    score_neutral=float(verdict.scores.get("neutral", 0.0)),
-                    score_positive=float(verdict.scores.get("positive", 0.0)),
-                    is_complaint=verdict.is_complaint,
-                    intent=verdict.intent.value,
-                    intents=[i.value for i in verdict.intents],
-                    language=verdict.language,
-                    backend=verdict.backend,
-                    backend_version=verdict.backend_version,
-                )
-            )
-        session.flush()
+        verdicts = classifier.classify([row.text for row in batch])
+        session.execute(
+            sa.insert(_VERDICT),
+            [
+                {
+                    "message_id": row.id,
+                    "label": verdict.label.value,
+                    "score_negative": float(verdict.scores.get("negative", 0.0)),
+                    "score_neutral": float(verdict.scores.get("neutral", 0.0)),
+                    "score_positive": float(verdict.scores.get("positive", 0.0)),
+                    "is_complaint": verdict.is_complaint,
+                    "complaint_probability": verdict.complaint_probability,
+                    "intent": verdict.intent.value,
+                    "intents": [i.value for i in verdict.intents],
+                    "language": verdict.language,
+                    "backend": verdict.backend,
+                    "backend_version": verdict.backend_version,
+                    "created_at": now,
+                }
+                for row, verdict in zip(batch, verdicts, strict=True)
+            ],
+        )
     return len(pending)
 
 

@@ -96,6 +96,18 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_status"))
         batch_op.create_index("ix_case_status_due_at", ["status", "due_at"], unique=False)
 
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_message_untriaged",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
+            postgresql_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
+        )
+
+    with op.batch_alter_table("verdict", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("complaint_probability", sa.Float(), nullable=True))
+
     with op.batch_alter_table("reply", schema=None) as batch_op:
         batch_op.drop_column("sending_since")
         batch_op.drop_column("next_attempt_at")
@@ -121,6 +133,12 @@ def downgrade() -> None:
         "UPDATE reply SET status = 'rejected', last_error = 'the customer was already answered' "
         "WHERE status = 'withdrawn'"
     )
+    with op.batch_alter_table("verdict", schema=None) as batch_op:
+        batch_op.drop_column("complaint_probability")
+
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_untriaged")
+
     with op.batch_alter_table("reply", schema=None) as batch_op:
         batch_op.drop_index("uq_reply_pending_per_case")
         batch_op.drop_column("kind")
