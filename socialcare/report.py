@@ -473,23 +473,17 @@ def _hour_days(base: datetime, end: datetime, zone: ZoneInfo) -> dict[int, tuple
 
 
 def _new_cases(session: Session, day: Day, names: Mapping[int, str], scopes: Mapping[str, Scope]) -> None:
-    base = midnight(day.date - timedelta(days=7), day.zone)
-    hour = _hour_index(_E.c.at, base, session.get_bind().dialect.name).label("hour")
-    rows = session.execute(
-        sa.select(hour, _E.c.account_id, sa.func.count())
-        .where(_E.c.kind == OPENED, _E.c.at >= base, _E.c.at < day.end)
-        .group_by(hour, _E.c.account_id)
-    ).all()
-    local_of = _hour_days(base, day.end, day.zone)
-    for h, account_id, n in rows:
-        scope = scopes[names[account_id]]
-        local_day = local_of[h][1]
-        if local_day == day.date:
-            scope.new_cases += n
-        elif local_day == day.date - timedelta(days=1):
-            scope.new_cases_previous_day += n
-        elif local_day == day.date - timedelta(days=7):
-            scope.new_cases_last_week += n
+    """Cases opened on the day, the day before and the same weekday a week before, per channel."""
+    for back, field_name in ((0, "new_cases"), (1, "new_cases_previous_day"), (7, "new_cases_last_week")):
+        other = Day.of(day.date - timedelta(days=back), day.zone)
+        rows = session.execute(
+            sa.select(_E.c.account_id, sa.func.count())
+            .where(_E.c.kind == OPENED, _E.c.at >= other.start, _E.c.at < other.end)
+            .group_by(_E.c.account_id)
+        ).all()
+        for account_id, n in rows:
+            scope = scopes[names[account_id]]
+            setattr(scope, field_name, getattr(scope, field_name) + n)
 
 
 def _complaints(session: Session, day: Day, names: Mapping[int, str], scopes: Mapping[str, Scope]) -> None:
@@ -539,8 +533,7 @@ def _lifecycle(
     open_now = sa.select(_C.c.id).where(_C.c.status == "open")
     wanted = sa.union(on_day, ended_after, open_now).subquery()
     rows = session.execute(
-        sa.select(_E.c.case_id, _E.c.kind, _E.c.at, _C.c.account_id)
-        .join(_C, _C.c.id == _E.c.case_id)
+        sa.select(_E.c.case_id, _E.c.kind, sa.type_coerce(_E.c.at, sa.String), _E.c.account_id)
         .where(_E.c.kind.in_(CASE_EVENTS), _E.c.case_id.in_(sa.select(wanted.c.case_id)))
         .order_by(_E.c.case_id, _E.c.id)
     ).all()
@@ -557,12 +550,14 @@ def _lifecycle(
     case_id: int | None = None
     wait: _Wait | None = None  # the case's current wait
     standing: _Wait | None = None  # its wait as it stood at the cut
-    for row_case, kind, at, account_id in rows:
+    channel = ""
+    for row_case, kind, raw_at, account_id in rows:
         if row_case != case_id:
             if standing is not None and standing.ended is None:
                 waiting_at_cut.append(standing)
             case_id, wait, standing = row_case, None, None
-        channel = names[account_id]
+            channel = names[account_id]  # the case's first event (case.opened) always names its account
+        at = _instant(raw_at)
         scope = scopes[channel]
         if kind in (OPENED, REOPENED):
             wait = _Wait(row_case, channel, at, first=kind == OPENED)
@@ -604,6 +599,13 @@ def _lifecycle(
     for waited in waiting_at_cut:
         scopes[waited.channel].waiting_at_end += 1
     return sorted(waiting_at_cut, key=lambda w: (w.start, w.case_id))
+
+
+def _instant(value: str | datetime) -> datetime:
+    """An event time read raw: SQLite's stored text parsed in C (about 3x faster than the column type), or as given."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _waiting(session: Session, waits: Sequence[_Wait], cut: datetime, names: Mapping[int, str]) -> list[Waiting]:
@@ -767,7 +769,8 @@ def _weekday(day: date) -> str:
 
 def subject(report: Report) -> str:
     j = report.total.to_json()
-    parts = [f"{report.total.messages:,} messages"]
+    n = report.total.messages
+    parts = [f"{n:,} message{'' if n == 1 else 's'}"]
     if j["sla"]["share"] is not None:
         parts.append(f"{percent(j['sla']['share'])} answered in time")
     if j["sentiment"]["negative_share"] is not None:
@@ -812,3 +815,159 @@ def data_uris(images: Mapping[str, bytes]) -> dict[str, str]:
     from base64 import b64encode
 
     return {name: "data:image/png;base64," + b64encode(png).decode() for name, png in images.items()}
+
+
+# -- the daemon's side: when the report is due, and spikes -----------------------------------------
+
+
+def due_at(config: Config, day: date) -> datetime:
+    """When the report for ``day`` goes out: ``[report] send_at`` on the next day, in the team's time."""
+    return datetime.combine(day + timedelta(days=1), config.report.send_at, tzinfo=config.zone).astimezone(UTC)
+
+
+def first_day(config: Config, now: datetime) -> date:
+    """The first day to report when the daily report is switched on: the latest whose send time is still ahead."""
+    today = now.astimezone(config.zone).date()
+    yesterday = today - timedelta(days=1)
+    return yesterday if now < due_at(config, yesterday) else today
+
+
+def send_daily(config: Config, engine: Engine, day: date, now: datetime | None = None) -> str:
+    """Build the report for ``day`` and email it; returns the Message-ID."""
+    return email(config, build(engine, config, day, now=now))
+
+
+@dataclass
+class Driver:
+    """A negative message behind a spike."""
+
+    text: str
+    channel: str
+    handle: str
+    at: datetime
+    url: str | None
+    negative: float
+
+
+@dataclass
+class SpikeReading:
+    """The last hour's negative share against the same hour of the 28 days before (both pooled)."""
+
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    classified: int
+    negative: int
+    baseline_classified: int
+    baseline_negative: int
+    drivers: list[Driver] = field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        return ratio(self.negative, self.classified)
+
+    @property
+    def baseline(self) -> float | None:
+        return ratio(self.baseline_negative, self.baseline_classified)
+
+    def is_spike(self, margin: float, least: int) -> bool:
+        """Enough messages now and in the baseline, and a negative share at least ``margin`` above it."""
+        if self.classified < least or self.baseline_classified < least:
+            return False
+        assert self.share is not None and self.baseline is not None
+        return self.share >= self.baseline + margin
+
+    def is_over(self, margin: float, least: int) -> bool:
+        """Back within half the margin, or too few messages to say: a new rise after this is a new spike."""
+        if self.classified < least or self.baseline is None:
+            return True
+        assert self.share is not None
+        return self.share < self.baseline + margin / 2
+
+
+SPIKE_DRIVERS = 20
+
+
+def read_spike(engine: Engine, config: Config, now: datetime) -> SpikeReading:
+    """The hour up to ``now``; the baseline is the same local clock hour on each of the 28 days before."""
+    zone = config.zone
+    local = now.astimezone(zone)
+    ends = [(local - timedelta(days=k)).replace(tzinfo=None) for k in range(1, TREND_DAYS + 1)]
+    windows = [
+        (end - timedelta(hours=1), end)
+        for end in (datetime.combine(e.date(), e.time(), tzinfo=zone).astimezone(UTC) for e in ends)
+    ]
+    start = now - timedelta(hours=1)
+    with read_scope(engine) as session:
+        current = _labels_in(session, sa.and_(_M.c.created_at >= start, _M.c.created_at < now))
+        past = _labels_in(session, sa.or_(*(sa.and_(_M.c.created_at >= a, _M.c.created_at < b) for a, b in windows)))
+        rows = session.execute(
+            sa.select(
+                sa.func.substr(_M.c.text, 1, TEXT_READ),
+                _A.c.name,
+                _M.c.author_handle,
+                _M.c.created_at,
+                _M.c.url,
+                _V.c.score_negative,
+            )
+            .select_from(_M.join(_V, _V.c.message_id == _M.c.id).join(_A, _A.c.id == _M.c.account_id))
+            .where(
+                _M.c.direction == Direction.INBOUND,
+                _M.c.created_at >= start,
+                _M.c.created_at < now,
+                _V.c.label == "negative",
+            )
+            .order_by(_V.c.score_negative.desc(), _M.c.created_at, _M.c.id)
+            .limit(SPIKE_DRIVERS)
+        ).all()
+    return SpikeReading(
+        start,
+        now,
+        zone,
+        classified=sum(current.values()),
+        negative=current["negative"],
+        baseline_classified=sum(past.values()),
+        baseline_negative=past["negative"],
+        drivers=[Driver(*row) for row in rows],
+    )
+
+
+def _labels_in(session: Session, when: sa.ColumnElement[bool]) -> Counter[str]:
+    rows = session.execute(
+        sa.select(_V.c.label, sa.func.count())
+        .select_from(_M.join(_V, _V.c.message_id == _M.c.id))
+        .where(_M.c.direction == Direction.INBOUND, when, _V.c.label.in_(LABELS))
+        .group_by(_V.c.label)
+    ).all()
+    return Counter(dict(rows))
+
+
+SPIKE_TEMPLATE = resources.files("socialcare") / "spike.html.j2"
+
+
+def send_spike_alert(config: Config, reading: SpikeReading) -> str:
+    """Email the team that negative messages rose, with the messages behind it (escaped in the HTML)."""
+    from socialcare.mail import send_mail
+
+    zone = reading.zone
+    span = f"{reading.start.astimezone(zone):%H:%M}–{reading.end.astimezone(zone):%H:%M}"
+    subject_line = (
+        f"Alert: {percent(reading.share)} negative messages {span} (usually {percent(reading.baseline)} at this hour)"
+    )
+    lines = [
+        f"{reading.negative:,} of {reading.classified:,} messages from {span} ({zone.key}) were negative: "
+        f"{percent(reading.share)}, against {percent(reading.baseline)} at this hour over the last {TREND_DAYS} days "
+        f"({reading.baseline_negative:,} of {reading.baseline_classified:,}).",
+        "",
+        "The most negative of them:",
+    ]
+    lines += [
+        f"- {d.at.astimezone(zone):%H:%M} {d.channel} @{d.handle}: {_clip(d.text, 200)}"
+        + (f" <{d.url}>" if d.url else "")
+        for d in reading.drivers
+    ]
+    env = _environment(autoescape=True)
+    html = env.from_string(SPIKE_TEMPLATE.read_text(encoding="utf-8")).render(
+        s=reading, span=span, subject=subject_line, days=TREND_DAYS
+    )
+    return send_mail(config, subject_line, "\n".join(lines) + "\n", html=html)
