@@ -120,6 +120,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("platform", "external_id", name="uq_message_platform_external_id"),
         sa.Index("ix_message_thread", "account_id", "thread_id"),
+        sa.Index("ix_message_created_at", "created_at", "direction", "account_id"),  # the report's days and hours
     )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
