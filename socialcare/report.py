@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
@@ -301,11 +302,6 @@ class Report:
     def complete(self) -> bool:
         return self.made_at >= self.day.end
 
-    @property
-    def cut(self) -> datetime:
-        """Where "by the end of the day" stops: the day's end, or now for today so far."""
-        return min(self.day.end, self.made_at)
-
     def trend_share(self, days: int) -> float | None:
         window = self.trend[-days:]
         return ratio(sum(d.negative for d in window), sum(d.classified for d in window))
@@ -386,7 +382,7 @@ def build(
     zone = config.zone
     the_day = Day.of(day, zone)
     calendars = calendars or {}
-    with read_scope(engine) as session:
+    with read_scope(engine) as session, _big_cache(session):
         accounts = session.execute(sa.select(_A.c.id, _A.c.name, _A.c.platform).order_by(_A.c.id)).all()
         names = {row.id: row.name for row in accounts}
         scopes = {row.name: Scope(hourly=[0] * the_day.hours) for row in accounts}
@@ -413,6 +409,21 @@ def build(
         waiting=waiting,
         themes=found,
     )
+
+
+@contextmanager
+def _big_cache(session: Session) -> Iterator[None]:
+    """SQLite reads a day's rows through its page cache: 64 MB instead of 2 MB for the report, then back."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    connection = session.connection()
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql("PRAGMA cache_size = -65536")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
 
 def _anything(scope: Scope) -> bool:
@@ -643,14 +654,7 @@ def _themes(session: Session, day: Day, names: Mapping[int, str], limit: int) ->
     """The day's complaint themes per language (the verdict's, else the platform's), most shared first."""
     language = sa.func.coalesce(_V.c.language, _M.c.language, "unknown")
     rows = session.execute(
-        sa.select(
-            language,
-            sa.func.substr(_M.c.text, 1, TEXT_READ),
-            _V.c.score_negative,
-            _M.c.account_id,
-            _M.c.created_at,
-            _M.c.url,
-        )
+        sa.select(language, sa.func.substr(_M.c.text, 1, TEXT_READ), _V.c.score_negative, _M.c.id)
         .select_from(_M.join(_V, _V.c.message_id == _M.c.id))
         .where(
             _M.c.direction == Direction.INBOUND,
@@ -663,18 +667,29 @@ def _themes(session: Session, day: Day, names: Mapping[int, str], limit: int) ->
     by_language: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         by_language[row[0]].append(row)
-    found: dict[str, list[ThemeOut]] = {}
+    picked: dict[str, list[tuple[theming.Theme, Any]]] = {}
     for lang in sorted(by_language, key=lambda k: (-len(by_language[k]), k)):
         group = by_language[lang]
-        picked = theming.top_themes([r[1] for r in group], [r[2] for r in group], limit=limit)
-        if picked:
-            found[lang] = [ThemeOut(t.phrase, t.messages, _example(group[t.example], names)) for t in picked]
-    return found
-
-
-def _example(row: Any, names: Mapping[int, str]) -> Example:
-    _, text, _, account_id, at, url = row
-    return Example(text, names[account_id], at, url)
+        found = theming.top_themes([r[1] for r in group], [r[2] for r in group], limit=limit)
+        if found:
+            picked[lang] = [(theme, group[theme.example]) for theme in found]
+    wanted = {row[3] for themes in picked.values() for _, row in themes}
+    examples = {
+        row.id: Example(row.text, names[row.account_id], row.created_at, row.url)
+        for row in session.execute(
+            sa.select(
+                _M.c.id,
+                sa.func.substr(_M.c.text, 1, TEXT_READ).label("text"),
+                _M.c.account_id,
+                _M.c.created_at,
+                _M.c.url,
+            ).where(_M.c.id.in_(wanted))
+        )
+    }
+    return {
+        lang: [ThemeOut(theme.phrase, theme.messages, examples[row[3]]) for theme, row in themes]
+        for lang, themes in picked.items()
+    }
 
 
 # -- showing it -----------------------------------------------------------------------------------
