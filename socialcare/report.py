@@ -543,9 +543,13 @@ def _lifecycle(
     ended_after = sa.select(_E.c.case_id).where(_E.c.kind.in_((ANSWERED, CLOSED)), _E.c.at >= cut)
     open_now = sa.select(_C.c.id).where(_C.c.status == "open")
     wanted = sa.union(on_day, ended_after, open_now).subquery()
+    cases: sa.ColumnElement[bool] = _E.c.case_id.in_(sa.select(wanted.c.case_id))
+    if session.get_bind().dialect.name == "postgresql":  # one array, then the case_id index (not a scan of all events)
+        ids = sa.select(sa.func.array_agg(wanted.c.case_id)).scalar_subquery()
+        cases = _E.c.case_id == sa.any_(sa.cast(ids, sa.ARRAY(sa.Integer)))
     rows = session.execute(
         sa.select(_E.c.case_id, _E.c.kind, sa.type_coerce(_E.c.at, sa.String), _E.c.account_id)
-        .where(_E.c.kind.in_(CASE_EVENTS), _E.c.case_id.in_(sa.select(wanted.c.case_id)))
+        .where(_E.c.kind.in_(CASE_EVENTS), cases)
         .order_by(_E.c.case_id, _E.c.id)
     ).all()
 
