@@ -4,7 +4,8 @@ the lifecycle's events as the real code writes them; then checks the report coun
 
     python benchmarks/report_speed.py                      # builds /tmp/socialcare-report-bench.db once
     python benchmarks/report_speed.py --rebuild            # builds it again
-    python benchmarks/report_speed.py --database-url postgresql+psycopg2://postgres@127.0.0.1/bench
+    python benchmarks/report_speed.py --rebuild --database-url postgresql+psycopg2://postgres@127.0.0.1/bench \
+        --path /tmp/socialcare-report-bench-pg.db   # an empty database; --path only names the expected counts file
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{args.path}"
     expected_file = args.path.with_suffix(".expected.json")
-    if args.database_url or args.rebuild or not args.path.exists():
+    if args.rebuild or not expected_file.exists():
         if not args.database_url:
             for leftover in (args.path, Path(f"{args.path}-wal"), Path(f"{args.path}-shm")):
                 leftover.unlink(missing_ok=True)
