@@ -478,6 +478,41 @@ def daemon(
         worker.run()
 
 
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD, today or yesterday, in the team's timezone.")
+    ] = "yesterday",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML page, charts inline, to FILE.")] = None,
+    email: Annotated[bool, typer.Option("--email", help="Email it to [smtp] to.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every figure as JSON.")] = False,
+) -> None:
+    """The day's care report: volume, responses, deadlines kept, sentiment, complaint themes (see README)."""
+    from socialcare import report as reporting
+
+    application = _ctx(ctx).ready_app()
+    config = application.config
+    built = reporting.build(application.engine, config, reporting.parse_day(day, config.zone))
+    images = reporting.charts(built) if out or email else {}
+    done = []
+    if out is not None:
+        try:
+            out.write_text(reporting.render_html(built, reporting.data_uris(images)), encoding="utf-8")
+        except OSError as err:
+            raise UserError(f"cannot write {out}: {err.strerror or err}") from None
+        done.append(f"wrote {out}")
+    if email:
+        reporting.email(config, built, images)
+        done.append(f"sent to {', '.join(config.smtp.to)}")
+    if as_json:
+        sys.stdout.write(reporting.to_json(built) + "\n")
+    elif not done:
+        sys.stdout.write(reporting.render_text(built))
+    for line in done:
+        (sys.stderr if as_json else sys.stdout).write(line + "\n")
+
+
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""

@@ -11,14 +11,16 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -37,6 +39,26 @@ __all__ = ["Config", "ConfigError", "Duration", "load", "parse_duration", "resol
 
 class ConfigError(Exception):
     """The config cannot be used; the message says which key and why."""
+
+
+def parse_time_of_day(value: Any) -> time:
+    """Accept ``"HH:MM"`` (TOML's own local time works too)."""
+    if isinstance(value, time):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value) if isinstance(value, str) else None
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"{value!r} is not a time of day; write 'HH:MM' like '08:00'")
+    return time(int(match[1]), int(match[2]))
+
+
+def _address(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(parse_time_of_day)]
+Address = Annotated[str, AfterValidator(_address)]
 
 
 class _Section(BaseModel):
@@ -84,6 +106,45 @@ class HoldingPolicy(_Section):
     after_hours: bool = False
 
 
+class SmtpConfig(_Section):
+    """The mail server that reports and alerts go through; the password comes from the env or secrets file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    sender: Address | None = Field(None, alias="from")
+    to: list[Address] = []
+    timeout: Duration = timedelta(seconds=30)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.host and self.sender and self.to)
+
+    @property
+    def port_in_use(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class SpikeConfig(_Section):
+    """An alert when the last hour's negative share is ``margin`` above the same hour's 28-day share."""
+
+    enabled: bool = False
+    margin: float = Field(0.2, gt=0, lt=1)
+    min_messages: int = Field(20, ge=1)
+    interval: Duration = timedelta(minutes=5)
+
+
+class ReportConfig(_Section):
+    """The daily report: emailed by the daemon at ``send_at`` (team's time) when ``daily`` is on."""
+
+    daily: bool = False
+    send_at: TimeOfDay = time(8, 0)
+    themes: int = Field(5, ge=0, le=20)
+    spike: SpikeConfig = SpikeConfig()
+
+
 class AccountConfig(BaseModel):
     """One connected channel. Keys other than the core's go to the connector's own settings."""
 
@@ -113,7 +174,16 @@ class Config(_Section):
     holding: HoldingPolicy = HoldingPolicy()
     sentiment: SentimentConfig = SentimentConfig()
     daemon: DaemonConfig = DaemonConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    report: ReportConfig = ReportConfig()
     accounts: dict[str, AccountConfig] = {}
+
+    @model_validator(mode="after")
+    def _mail_for_what_sends_mail(self) -> Config:
+        for key, wanted in (("report.daily", self.report.daily), ("report.spike.enabled", self.report.spike.enabled)):
+            if wanted and not self.smtp.ready:
+                raise ValueError(f"{key} = true needs [smtp] with host, from and to")
+        return self
 
     @property
     def folder(self) -> Path:

@@ -139,6 +139,7 @@ class Message(SQLModel, table=True):
             sqlite_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
             postgresql_where=sa.text("case_id IS NULL AND direction = 'inbound'"),
         ),
+        sa.Index("ix_message_created_at", "created_at", "direction", "account_id"),  # the report's days and hours
     )
     """``ix_message_untriaged`` holds only what classification and triage still have to do, so finding it
     costs the same in a store of a thousand messages as in one of a million."""

@@ -12,15 +12,16 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import ReplyRefused
 from socialcare import cases, coordinator, lifecycle, outbox, triage, work
 from socialcare.db import is_conflict, session_scope
-from socialcare.models import Account, Case, CaseStatus, Reply, ReplyKind, ReplyStatus, utcnow
+from socialcare.models import Account, Case, CaseStatus, Reply, ReplyKind, ReplyStatus, WorkItem, utcnow
 from socialcare.outbox import SendResult
 from socialcare.redaction import redact
 
@@ -32,9 +33,11 @@ log = logging.getLogger("socialcare.worker")
 Handler = Callable[[str, datetime], datetime | None]
 """Does the work for one key; returns when the item is due again, or None when it is done."""
 
+REPORT, SPIKE = "report", "spike"
+"""The daily report (key: the day it covers) and the spike watch (key: ``watch``, or ``ongoing`` once alerted)."""
 POLL_LANE = frozenset({work.POLL})
 SEND_LANE = frozenset({work.SEND})
-CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD})
+CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD, REPORT, SPIKE})
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
 MAX_RUNS = 1000
 CONFLICT_RETRY = timedelta(seconds=1)
@@ -59,6 +62,8 @@ class Worker:
             work.SEND: self.send,
             work.DEADLINE: self.deadline,
             work.HOLD: self.hold,
+            REPORT: self.report,
+            SPIKE: self.spike,
         }
 
     def run_due(
@@ -188,6 +193,53 @@ class Worker:
             log.info("case %s: holding reply promising %s", case_id, by.isoformat())
         return None
 
+    def report(self, day: str, now: datetime) -> datetime | None:
+        """Email the report for ``day``, and plan the next day's in the same step (a chain, one item at a time).
+
+        The item stays until the mail is handed to the server, so a day missed while no daemon ran, or
+        while the mail server was down, is sent late rather than never.
+        """
+        from socialcare import report as reporting
+
+        config = self.app.config
+        if not config.report.daily:
+            return None  # switched off: the chain ends here; `reconcile` starts it again when it is on
+        covered = date.fromisoformat(day)
+        message_id = reporting.send_daily(config, self.app.engine, covered, now)
+        log.info("daily report for %s sent to %s (%s)", day, ", ".join(config.smtp.to), message_id)
+        following = covered + timedelta(days=1)
+        with session_scope(self.app.engine) as session:
+            work.ensure(session, REPORT, following.isoformat(), reporting.due_at(config, following))
+            work.cancel(session, REPORT, day)
+        return None
+
+    def spike(self, state: str, now: datetime) -> datetime | None:
+        """Watch the last hour's negative share: one alert when a spike starts, none until it is over."""
+        from socialcare import report as reporting
+
+        settings = self.app.config.report.spike
+        if not settings.enabled:
+            return None
+        reading = reporting.read_spike(self.app.engine, self.app.config, now)
+        if state == "watch" and reading.is_spike(settings.margin, settings.min_messages):
+            reporting.send_spike_alert(self.app.config, reading)
+            log.warning(
+                "spike: %d of %d messages negative in the last hour (baseline %.0f %%); alert sent",
+                reading.negative,
+                reading.classified,
+                (reading.baseline or 0) * 100,
+            )
+            return self._switch_spike(state, "ongoing", now + settings.interval)
+        if state == "ongoing" and reading.is_over(settings.margin, settings.min_messages):
+            log.info("spike over: %d of %d messages negative in the last hour", reading.negative, reading.classified)
+            return self._switch_spike(state, "watch", now + settings.interval)
+        return now + settings.interval
+
+    def _switch_spike(self, state: str, to: str, due: datetime) -> None:
+        with session_scope(self.app.engine) as session:
+            work.ensure(session, SPIKE, to, due)
+            work.cancel(session, SPIKE, state)
+
 
 def reconcile(app: App, now: datetime | None = None) -> None:
     """Make sure every piece of work the store implies has its item (a store from before work items, say)."""
@@ -199,6 +251,23 @@ def reconcile(app: App, now: datetime | None = None) -> None:
         ensure_sends(session, now)
         for case_id, due in session.exec(select(Case.id, Case.due_at).where(Case.status == CaseStatus.OPEN)):
             work.ensure(session, work.DEADLINE, str(case_id), due)
+        ensure_reports(session, app, now)
+
+
+def ensure_reports(session: Session, app: App, now: datetime) -> None:
+    """The daily report's chain and the spike watch, started once they are switched on (never a second one)."""
+    from socialcare import report as reporting
+
+    config = app.config
+
+    def none_of(kind: str) -> bool:
+        return session.execute(sa.select(WorkItem.id).where(WorkItem.kind == kind).limit(1)).first() is None
+
+    if config.report.daily and none_of(REPORT):
+        day = reporting.first_day(config, now)
+        work.ensure(session, REPORT, day.isoformat(), reporting.due_at(config, day))
+    if config.report.spike.enabled and none_of(SPIKE):
+        work.ensure(session, SPIKE, "watch", now)
 
 
 def ensure_sends(session: Session, now: datetime) -> None:
