@@ -386,8 +386,11 @@ def sent(session: Session, reply: Reply, *, external_id: str, at: datetime, acto
     _drop_send(session, reply)
     case = lock_case(session, reply.case_id)
     assert case is not None
-    detail = {"external_id": external_id, **({"kind": reply.kind} if reply.kind != ReplyKind.ANSWER else {})}
-    _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail=detail)
+    if reply.kind != ReplyKind.ANSWER:  # told when the answer will come: a fact of its own, it answers nothing
+        detail = {"external_id": external_id, "kind": reply.kind, "promised": _iso(case.promised_at)}
+        _note(session, actor, "reply.holding_sent", case=case, reply=reply, at=at, detail=detail)
+        return
+    _note(session, actor, "reply.sent", case=case, reply=reply, at=at, detail={"external_id": external_id})
     if reply.kind == ReplyKind.ANSWER:
         mark_answered(session, case, at=at, up_to=to.created_at, actor=actor, via="reply")
 
@@ -438,6 +441,10 @@ def reject(session: Session, reply: Reply, actor: str, reason: str, now: datetim
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.rejected", reply=reply, at=now, detail={"reason": reason})
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _drop_send(session: Session, reply: Reply) -> None:

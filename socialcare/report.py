@@ -38,22 +38,22 @@ from socialcare.db import read_scope
 from socialcare.errors import UserError
 from socialcare.models import Account, Case, Direction, Event, Identity, Message, Verdict, utcnow
 
-OPENED, REOPENED, ANSWERED, CLOSED, MISSED, SENT = (
+OPENED, REOPENED, ANSWERED, CLOSED, MISSED, SENT, HELD = (
     "case.opened",
     "case.reopened",
     "case.answered",
     "case.closed",
     "case.deadline_passed",
     "reply.sent",
+    "reply.holding_sent",
 )
-CASE_EVENTS = (OPENED, REOPENED, ANSWERED, CLOSED, MISSED, SENT)
+CASE_EVENTS = (OPENED, REOPENED, ANSWERED, CLOSED, MISSED, SENT, HELD)
 LABELS = ("negative", "neutral", "positive")
 TREND_DAYS = 28
 WAITING_LISTED = 20
 TEXT_READ = 2000
 """Characters of a complaint read for themes and shown as an example (as the classifier reads)."""
 NOT_YET = {
-    "holding_replies": "not yet collected: holding replies are not sent by this version",
     "satisfaction": "not yet collected: this version asks no satisfaction question",
 }
 
@@ -177,6 +177,8 @@ class Scope:
     closed_without_reply: int = 0
     waiting_at_end: int = 0
     replies_sent: int = 0
+    holding_sent: int = 0
+    """Holding and after-hours replies: they tell the customer when, they answer nothing."""
     sla_hit: int = 0
     sla_missed: int = 0
     labels: Counter[str] = field(default_factory=Counter)
@@ -221,6 +223,7 @@ class Scope:
             "closed_without_reply": self.closed_without_reply,
             "waiting_at_end": self.waiting_at_end,
             "replies_sent": self.replies_sent,
+            "holding_sent": self.holding_sent,
             "first_response": self.first_response.summary(),
             "next_response": self.next_response.summary(),
             "resolution_time": self.resolution.summary(),
@@ -587,6 +590,9 @@ def _lifecycle(
                 standing = wait
             if on(at) and kind == REOPENED:
                 scope.reopened += 1  # new cases are counted by _new_cases, with the previous day and last week
+            continue
+        if kind == HELD:
+            scope.holding_sent += on(at)
             continue
         if kind == SENT and on(at):
             scope.replies_sent += 1

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from socialcare import lifecycle
 from socialcare.db import session_scope
-from socialcare.models import Account, Case, Customer, Direction, Identity, Message, Verdict
+from socialcare.models import Account, Case, Customer, Direction, Identity, Message, ReplyKind, Verdict
 
 _ids = itertools.count(1)
 
@@ -142,6 +142,24 @@ class Traffic:
             claimed = lifecycle.claim_for_sending(session, reply.id, "test", at)
             assert claimed is not None
             lifecycle.sent(session, claimed, external_id=f"r{next(_ids)}", at=at, actor="test", to=latest)
+
+    def holding(self, case_id: int, at: datetime) -> None:
+        """A holding reply sent at ``at``, promising an answer within the hour."""
+        with session_scope(self.engine) as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            latest = session.exec(
+                select(Message).where(Message.case_id == case_id).order_by(Message.created_at.desc())  # type: ignore[attr-defined]
+            ).first()
+            assert latest is not None
+            reply = lifecycle.system_reply(
+                session, case, latest, "You will hear from us by 12:10.", "en", ReplyKind.HOLDING, at
+            )
+            lifecycle.promise(session, case, at + timedelta(hours=1))
+            session.flush()
+            claimed = lifecycle.claim_for_sending(session, reply.id, "test", at)
+            assert claimed is not None
+            lifecycle.sent(session, claimed, external_id=f"h{next(_ids)}", at=at, actor="test", to=latest)
 
     def answered_on_platform(self, case_id: int, at: datetime) -> None:
         with session_scope(self.engine) as session:
