@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    HttpUrl,
     SecretStr,
     ValidationError,
     model_validator,
@@ -145,6 +146,17 @@ class ReportConfig(_Section):
     spike: SpikeConfig = SpikeConfig()
 
 
+class EscalationConfig(_Section):
+    """Who hears of a missed deadline: an email to ``to`` (default: ``[smtp] to``) and a POST to ``webhook``.
+
+    One message per minute's breaches, once per case.
+    """
+
+    enabled: bool = True
+    to: list[Address] = []
+    webhook: HttpUrl | None = None
+
+
 class AccountConfig(BaseModel):
     """One connected channel. Keys other than the core's go to the connector's own settings."""
 
@@ -176,6 +188,7 @@ class Config(_Section):
     daemon: DaemonConfig = DaemonConfig()
     smtp: SmtpConfig = SmtpConfig()
     report: ReportConfig = ReportConfig()
+    escalation: EscalationConfig = EscalationConfig()
     accounts: dict[str, AccountConfig] = {}
 
     @model_validator(mode="after")

@@ -215,6 +215,11 @@ def deadline_passed(session: Session, case: Case, now: datetime) -> bool:
     return True
 
 
+def escalated(session: Session, case: Case, by: str, now: datetime) -> None:
+    """A person was told the case missed its deadline (``by`` email or webhook)."""
+    _note(session, "system", "case.escalated", case=case, at=now, detail={"by": by})
+
+
 def mark_answered(
     session: Session,
     case: Case,

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import ReplyRefused
-from socialcare import cases, coordinator, lifecycle, outbox, triage, work
+from socialcare import cases, coordinator, escalation, lifecycle, outbox, triage, work
 from socialcare.db import is_conflict, session_scope
 from socialcare.models import Account, Case, CaseStatus, Reply, ReplyKind, ReplyStatus, WorkItem, utcnow
 from socialcare.outbox import SendResult
@@ -37,7 +37,7 @@ REPORT, SPIKE = "report", "spike"
 """The daily report (key: the day it covers) and the spike watch (key: ``watch``, or ``ongoing`` once alerted)."""
 POLL_LANE = frozenset({work.POLL})
 SEND_LANE = frozenset({work.SEND})
-CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD, REPORT, SPIKE})
+CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD, escalation.ESCALATE, REPORT, SPIKE})
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
 MAX_RUNS = 1000
 CONFLICT_RETRY = timedelta(seconds=1)
@@ -62,6 +62,7 @@ class Worker:
             work.SEND: self.send,
             work.DEADLINE: self.deadline,
             work.HOLD: self.hold,
+            escalation.ESCALATE: self.escalate,
             REPORT: self.report,
             SPIKE: self.spike,
         }
@@ -160,6 +161,8 @@ class Worker:
                 zone = self.app.config.zone
                 local = case.due_at.astimezone(zone)
                 log.warning("case %s is past its deadline (due %s %s)", case.id, f"{local:%Y-%m-%d %H:%M}", zone.key)
+                if escalation.channels(self.app.config):
+                    work.nudge(session, escalation.ESCALATE, escalation.KEY, escalation.minute_end(now))
         return None
 
     def hold(self, case_id: str, now: datetime) -> datetime | None:
@@ -191,6 +194,11 @@ class Worker:
             lifecycle.system_reply(session, case, to, text, language, ReplyKind.HOLDING, now)
             lifecycle.promise(session, case, by)
             log.info("case %s: holding reply promising %s", case_id, by.isoformat())
+        return None
+
+    def escalate(self, _key: str, now: datetime) -> datetime | None:
+        """Tell a person of the minute's missed deadlines, in one message per channel."""
+        escalation.escalate(self.app.engine, self.app.config, now)
         return None
 
     def report(self, day: str, now: datetime) -> datetime | None:
