@@ -123,7 +123,9 @@ class InboundMessage:
     """A message as the platform gave it, normalised; ids are always the platform's own.
 
     ``from_us`` marks posts written by the connected account itself (our replies, echoes,
-    retweets): they are recorded as outbound and never open a case.
+    retweets): they are recorded as outbound and never open a case. ``author_email`` and
+    ``author_phone`` are given by channels that know them (email, WhatsApp, a sandbox post that
+    says): identities sharing one are the same customer.
     """
 
     platform: str
@@ -139,6 +141,8 @@ class InboundMessage:
     url: str | None = None
     from_us: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
+    author_email: str | None = None
+    author_phone: str | None = None
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:
@@ -228,6 +232,8 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities]
     settings_model: ClassVar[type[Settings]] = Settings
     secrets: ClassVar[tuple[str, ...]] = ()
+    public_secrets: ClassVar[tuple[str, ...]] = ()
+    """Secrets that are also the account's public name (Reddit's username): shown, never masked."""
 
     def __init__(self, name: str, settings: Settings, secrets: Mapping[str, SecretStr]) -> None:
         self.name = name

@@ -155,6 +155,7 @@ class RedditConnector(Connector):
     capabilities: ClassVar[Capabilities] = Capabilities(max_reply_length=MAX_LENGTH, public=True)
     settings_model: ClassVar[type[Settings]] = RedditSettings
     secrets: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "username", "password")
+    public_secrets: ClassVar[tuple[str, ...]] = ("username",)
 
     def __init__(self, name: str, settings: Settings, secrets: Mapping[str, SecretStr]) -> None:
         super().__init__(name, settings, secrets)

@@ -40,6 +40,8 @@ from connectors.base import (
 TEMP_SUFFIX = ".tmp"
 #: Every post's keys and their types; ``reply_to`` may also be null, ``idempotency_key`` absent.
 POST_SHAPE: dict[str, type] = {"id": int, "author": str, "name": str, "text": str, "thread": int, "created_at": str}
+#: Keys a post may carry, as text: the author's email and phone, as an email or WhatsApp channel would give them.
+OPTIONAL_TEXT = ("idempotency_key", "email", "phone")
 
 
 class SandboxSettings(Settings):
@@ -98,7 +100,16 @@ class SandboxConnector(Connector):
         self._read()
         return f"sandbox file {self.settings.path}, posting as @{self.settings.handle}"
 
-    def post(self, author: str, text: str, name: str | None = None, reply_to: str | None = None) -> str:
+    def post(
+        self,
+        author: str,
+        text: str,
+        name: str | None = None,
+        reply_to: str | None = None,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> str:
         """Write a post as someone else would; used by ``socialcare sandbox post`` and ``seed``."""
         with self._write() as data:
             parent = None
@@ -107,6 +118,7 @@ class SandboxConnector(Connector):
                 if parent is None:
                     raise PermanentError(f"no post with id {reply_to} to reply to")
             post = _append(data, author, name or author, text, parent)
+            post.update({key: value for key, value in (("email", email), ("phone", phone)) if value is not None})
         return str(post["id"])
 
     def posts(self) -> list[dict[str, Any]]:
@@ -128,6 +140,8 @@ class SandboxConnector(Connector):
             url=f"sandbox://{self.settings.path.name}/{post['id']}",
             from_us=post["author"] == self.settings.handle,
             raw=post,
+            author_email=post.get("email"),
+            author_phone=post.get("phone"),
         )
 
     def _receipt(self, post: dict[str, Any]) -> Receipt:
@@ -230,8 +244,9 @@ def _checked(post: Any, path: Path) -> dict[str, Any]:
     reply_to = post.get("reply_to", ...)
     if reply_to is ... or not (reply_to is None or (isinstance(reply_to, int) and not isinstance(reply_to, bool))):
         raise MalformedPayload(f"the sandbox file {path}: {which} needs 'reply_to' as a post id or null")
-    if not isinstance(post.get("idempotency_key", ""), str):
-        raise MalformedPayload(f"the sandbox file {path}: {which} has an 'idempotency_key' that is not text")
+    for key in OPTIONAL_TEXT:
+        if not isinstance(post.get(key, ""), str):
+            raise MalformedPayload(f"the sandbox file {path}: {which} has {key!r} that is not text")
     return post
 
 

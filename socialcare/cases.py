@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
-from socialcare import lifecycle
+from socialcare import customers, lifecycle
 from socialcare.calendars import BusinessCalendar
 from socialcare.errors import UserError
 from socialcare.models import (
@@ -210,7 +210,8 @@ def _case_fields(case: Case, account: Account, now: datetime, calendars: Calenda
 def show(
     session: Session, case_id: int, now: datetime | None = None, calendars: Calendars | None = None
 ) -> dict[str, Any]:
-    """Everything about a case: its thread with verdicts, the customer's history, replies, audit trail."""
+    """Everything about a case: its thread with verdicts, the customer's history on every linked identity
+    (``customers.history``), replies, audit trail."""
     case = get_case(session, case_id)
     account = session.get(Account, case.account_id)
     identity = session.get(Identity, case.identity_id)
@@ -235,28 +236,16 @@ def show(
                 "verdict": _verdict_json(verdict),
             }
         )
-    identities = session.exec(select(Identity.id).where(Identity.customer_id == identity.customer_id)).all()
-    history = session.exec(
-        select(Case)
-        .where(col(Case.identity_id).in_(identities), Case.id != case.id)
-        .order_by(col(Case.opened_at).desc())
-    ).all()
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
+    assert customer is not None and customer.id is not None
+    at = now or utcnow()
     return {
-        **_case_fields(case, account, now or utcnow(), calendars),
+        **_case_fields(case, account, at, calendars),
         "close_reason": case.close_reason,
-        "customer": {
-            "id": customer.id if customer else None,
-            "name": customer.display_name if customer else None,
-            "handle": identity.handle,
-            "platform": identity.platform,
-        },
+        "customer": {**customers.summary(session, customer), "handle": identity.handle, "platform": identity.platform},
         "messages": messages,
-        "history": [
-            {"id": c.id, "status": c.status, "priority": c.priority, "opened_at": c.opened_at.isoformat()}
-            for c in history
-        ],
+        "history": customers.history(session, customer.id, at, leave_out=case.id),
         "replies": [
             {
                 "id": r.id,

@@ -22,7 +22,7 @@ def build(config: Config, account: AccountConfig) -> Connector:
             f"accounts.{account.name}: the {account.platform} connector needs {err.name}: pip install socialcare"
         ) from None
     options = _resolve_paths(cls, account.options, config.folder)
-    secrets = config.secrets_for(account.name, cls.secrets)
+    secrets = config.secrets_for(account.name, cls.secrets, cls.public_secrets)
     try:
         return cls.from_config(account.name, options, secrets)
     except ValidationError as err:

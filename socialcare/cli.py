@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, coordinator, db
+from socialcare import cases, coordinator, customers, db
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -52,8 +52,25 @@ db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is
 sandbox_app = typer.Typer(
     help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True
 )
+
+
+class _CustomerCommands(typer.core.TyperGroup):
+    """``customer HANDLE`` is short for ``customer show HANDLE``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().resolve_command(ctx, args)
+
+
+customer_app = typer.Typer(
+    cls=_CustomerCommands,
+    help="One customer across channels: `customer HANDLE [--json]` shows them; link or split identities.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(customer_app, name="customer")
 
 
 def say_error(message: str) -> None:
@@ -290,6 +307,9 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
     head.append(f"case {detail['id']}", style="bold")
     head.append(f"  {detail['status']}  {detail['priority']}  {detail['account']} ({detail['platform']})\n")
     head.append(f"customer {customer['name']} @{customer['handle']}  language {detail['language'] or '?'}\n")
+    others = [f"{i['platform']}:{i['handle']}" for i in customer["identities"] if i["handle"] != customer["handle"]]
+    if others:
+        head.append(f"also {', '.join(others)}\n")
     head.append(f"due {_when(due, zone, now)} {config.timezone}  ")
     if detail["status"] == "open":
         head.append_text(_left(_open_left(detail)))
@@ -311,14 +331,34 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
                 style="dim",
             )
         console.print(line)
-    if detail["history"]:
-        console.print(
-            Text(
-                f"earlier cases: {', '.join(str(h['id']) + ' ' + h['status'] for h in detail['history'])}", style="dim"
-            )
-        )
+    _render_history(detail["history"], zone, now, "earlier cases")
     for reply in detail["replies"][-3:]:
         console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
+
+
+def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title: str) -> None:
+    """A customer's cases on every channel: sentiment, the deadline kept or not, promises, their follow-up answer."""
+    if not rows:
+        return
+    console.print(Text(f"{title}:", style="bold"))
+    for row in rows:
+        line = Text(f"  #{row['id']} {_when(datetime.fromisoformat(row['opened_at']), zone, now)} ", style="dim")
+        line.append(f"{row['account']} @{row['handle']} · {row['status']} · {row['priority']}")
+        if row["sentiment"]:
+            line.append(f" · {row['sentiment']}{' complaint' if row['complaint'] else ''}")
+        if row["answered_in_time"] is not None:
+            in_time = row["answered_in_time"]
+            line.append(" · in time" if in_time else " · late", style="green" if in_time else "red")
+        for promise in row["promises"]:
+            by = _when(datetime.fromisoformat(promise["by"]), zone, now)
+            line.append(
+                f" · promised by {by}: {promise['outcome']}", style="red" if promise["outcome"] == "broken" else ""
+            )
+        if row["followup"] and row["followup"]["answer"]:
+            answer = row["followup"]["score"] or row["followup"]["answer"]
+            line.append(f" · follow-up: {answer}")
+        line.append(f"\n      {_clip(row['message'], 80)}")
+        console.print(line)
 
 
 def _connector_for_case(application: App, case_id: int):  # type: ignore[no-untyped-def]
@@ -552,7 +592,9 @@ def doctor(ctx: typer.Context) -> None:
         try:
             connector = application.channels[name]
             needed = connector.required_secrets()
-            missing = [s for s in needed if s not in application.config.secrets_for(name, needed)]
+            missing = [
+                s for s in needed if s not in application.config.secrets_for(name, needed, connector.public_secrets)
+            ]
             if missing:
                 names = ", ".join(configuration.secret_env_name(name, s) for s in missing)
                 report(False, name, f"missing secrets: set {names} or put them in the secrets file")
@@ -573,6 +615,59 @@ def doctor(ctx: typer.Context) -> None:
             report(False, name, f"{who}, but it has been failing since {when} ({state.last_error})")
     if problems:
         raise typer.Exit(1)
+
+
+Who = Annotated[str, typer.Argument(help="platform:handle (e.g. sandbox:ann), a handle alone, or an identity id.")]
+
+
+@customer_app.command("show")
+def customer_show(
+    ctx: typer.Context,
+    who: Who,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """A customer: their identities on every channel, recent cases, promises kept or not, follow-up answers."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        detail = customers.profile(session, who)
+    if as_json:
+        console.print_json(json.dumps(detail, ensure_ascii=False))
+        return
+    zone, now = application.config.zone, datetime.now().astimezone()
+    head = Text(f"customer {detail['id']}", style="bold")
+    head.append(f"  {detail['name'] or ''}")
+    for identity in detail["identities"]:
+        head.append(f"\n  identity {identity['id']}: {identity['platform']}:{identity['handle']}")
+        for key in ("email", "phone"):
+            if identity[key]:
+                head.append(f"  {identity[key]}")
+    if detail["followups_stopped_at"]:
+        head.append("\nasked for no more follow-ups")
+    console.print(Panel(head))
+    _render_history(detail["history"], zone, now, "cases")
+    for entry in detail["audit"]:
+        console.print(
+            Text(f"{_when(datetime.fromisoformat(entry['at']), zone, now)} {entry['actor']}: {entry['said']}")
+        )
+
+
+@customer_app.command("link")
+def customer_link(ctx: typer.Context, first: Who, second: Who) -> None:
+    """Make two identities one customer, with everyone already linked to either; their histories join."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        customer = customers.link(session, first, second, current_user())
+        names = ", ".join(f"{i['platform']}:{i['handle']}" for i in customers.summary(session, customer)["identities"])
+    console.print(Text(f"customer {customer.id}: {names}"))
+
+
+@customer_app.command("unlink")
+def customer_unlink(ctx: typer.Context, who: Who) -> None:
+    """Split an identity out to a customer of its own; automatic linking leaves it alone from then on."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        customer = customers.unlink(session, who, current_user())
+    console.print(Text(f"{who} is customer {customer.id} now, on its own"))
 
 
 def _sandbox(context: Context, account: str | None):  # type: ignore[no-untyped-def]
@@ -597,6 +692,8 @@ def sandbox_post(
     text: Annotated[str, typer.Option(help="What they write.")],
     name: Annotated[str | None, typer.Option(help="Their display name.")] = None,
     reply_to: Annotated[str | None, typer.Option(help="Id of the post this answers.")] = None,
+    email: Annotated[str | None, typer.Option(help="Their email, as an email channel would give it.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Their phone, as WhatsApp would give it (+39...).")] = None,
     account: SandboxAccount = None,
 ) -> None:
     """Post on the sandbox as a customer would; prints the new post's id."""
@@ -605,7 +702,7 @@ def sandbox_post(
     if not author.strip() or any(c.isspace() for c in author):
         raise UserError("--author must be a handle without spaces")
     connector = _sandbox(_ctx(ctx), account)
-    sys.stdout.write(connector.post(author, text, name=name, reply_to=reply_to) + "\n")
+    sys.stdout.write(connector.post(author, text, name=name, reply_to=reply_to, email=email, phone=phone) + "\n")
 
 
 @sandbox_app.command("timeline")

@@ -157,6 +157,23 @@ class EscalationConfig(_Section):
     webhook: HttpUrl | None = None
 
 
+class SatisfactionPolicy(_Section):
+    """After a case is answered, ask the customer on the same channel whether it helped ("was this helpful?").
+
+    The follow-up goes ``delay`` after the answer, never twice to one customer (all their linked
+    identities) within ``period``, and only on private channels (Messenger) unless ``public``: on a
+    public thread it reads as noise to everyone else. A short reply within ``answer_within`` (yes,
+    no, a score from 1 to 5, or stop) is recorded and opens no case; "stop" ends follow-ups for that
+    customer for good.
+    """
+
+    enabled: bool = False
+    delay: Duration = timedelta(hours=1)
+    period: Duration = timedelta(days=30)
+    public: bool = False
+    answer_within: Duration = timedelta(days=7)
+
+
 class AccountConfig(BaseModel):
     """One connected channel. Keys other than the core's go to the connector's own settings."""
 
@@ -168,6 +185,7 @@ class AccountConfig(BaseModel):
     targets: ResponseTargets | None = None
     calendar: CalendarSettings | None = None
     holding: HoldingPolicy | None = None
+    satisfaction: SatisfactionPolicy | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -184,6 +202,7 @@ class Config(_Section):
     targets: ResponseTargets = ResponseTargets()
     calendar: CalendarSettings = CalendarSettings()
     holding: HoldingPolicy = HoldingPolicy()
+    satisfaction: SatisfactionPolicy = SatisfactionPolicy()
     sentiment: SentimentConfig = SentimentConfig()
     daemon: DaemonConfig = DaemonConfig()
     smtp: SmtpConfig = SmtpConfig()
@@ -230,18 +249,27 @@ class Config(_Section):
         own = self.accounts[account].holding if account in self.accounts else None
         return own or self.holding
 
+    def satisfaction_for(self, account: str) -> SatisfactionPolicy:
+        own = self.accounts[account].satisfaction if account in self.accounts else None
+        return own or self.satisfaction
+
     @cached_property
     def _calendars(self) -> dict[str, BusinessCalendar]:
         return {}
 
-    def secrets_for(self, account: str, names: tuple[str, ...]) -> dict[str, SecretStr]:
-        """Each named secret from ``SOCIALCARE_<ACCOUNT>_<NAME>``, else from the secrets file."""
+    def secrets_for(self, account: str, names: tuple[str, ...], public: tuple[str, ...] = ()) -> dict[str, SecretStr]:
+        """Each named secret from ``SOCIALCARE_<ACCOUNT>_<NAME>``, else from the secrets file.
+
+        Every value read is masked in whatever the process shows, except the ``public`` ones (a
+        username that is also the account's name on the platform).
+        """
         filed = self._secrets_file().get(account, {})
         found: dict[str, SecretStr] = {}
         for name in names:
             value = os.environ.get(secret_env_name(account, name)) or filed.get(name)
             if value:
-                remember(str(value))
+                if name not in public:
+                    remember(str(value))
                 found[name] = SecretStr(str(value))
         return found
 
@@ -302,10 +330,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     accounts = data.get("accounts", {})
     if not isinstance(accounts, Mapping):
         raise ConfigError(f"{path}: accounts: must be a table of [accounts.NAME] sections")
+    policies = {key: data.get(key) for key in _POLICIES}
     data["accounts"] = {
-        name: _account_section(name, section, team_calendar, data.get("holding"))
-        if isinstance(section, Mapping)
-        else section
+        name: _account_section(name, section, team_calendar, policies) if isinstance(section, Mapping) else section
         for name, section in accounts.items()
     }
     try:
@@ -319,13 +346,20 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: {where}: {message}") from None
 
 
-def _account_section(name: str, section: Mapping[str, Any], calendar: Any, holding: Any) -> dict[str, Any]:
-    """An account's table with its own calendar and holding policy laid over the team's, to validate as one."""
+_POLICIES = ("holding", "satisfaction")
+"""Sections an account can override key by key."""
+
+
+def _account_section(
+    name: str, section: Mapping[str, Any], calendar: Any, policies: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An account's table with its own calendar and policies laid over the team's, to validate as one."""
     merged = {**section, "name": name}
     if isinstance(section.get("calendar"), Mapping) and isinstance(calendar, Mapping):
         merged["calendar"] = merge_calendars(calendar, section["calendar"])
-    if isinstance(section.get("holding"), Mapping) and isinstance(holding, Mapping):
-        merged["holding"] = {**holding, **section["holding"]}
+    for key, team in policies.items():
+        if isinstance(section.get(key), Mapping) and isinstance(team, Mapping):
+            merged[key] = {**team, **section[key]}
     return merged
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from connectors.base import InboundMessage, Receipt
-from socialcare import lifecycle
+from socialcare import customers, lifecycle
 from socialcare.db import is_conflict
 from socialcare.models import Account, Customer, Direction, Identity, Message, Quarantine, Reply, utcnow
 
@@ -225,7 +225,10 @@ def _row(account_id: int, m: InboundMessage, identity_id: int | None, now: datet
 
 
 def _identities(session: Session, inbound: Sequence[InboundMessage]) -> dict[tuple[str, str], int]:
-    """Each author's identity, created on first sight; a handle or name that changed is updated."""
+    """Each author's identity, created on first sight; a handle or name that changed is updated.
+
+    An email or phone the channel gave is kept on the identity, and joins it to any customer who shares it.
+    """
     latest: dict[tuple[str, str], InboundMessage] = {}
     for message in inbound:
         latest[(message.platform, message.author_id)] = message
@@ -249,6 +252,8 @@ def _identities(session: Session, inbound: Sequence[InboundMessage]) -> dict[tup
     for key, message in latest.items():
         if key not in found:
             found[key] = _new_identity(session, message)
+        if message.author_email or message.author_phone:
+            customers.note_identifiers(session, found[key], email=message.author_email, phone=message.author_phone)
     return found
 
 

@@ -143,12 +143,17 @@ def open_case(session: Session, *, account_id: int, identity_id: int, first: Mes
 
 
 def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:
+    """Open again; a follow-up not yet sent is withdrawn: "was this helpful?" after "still broken" is not."""
     was = case.status
     _move_case(case, "reopen")
     case.closed_at, case.close_reason = None, None
     session.add(case)
     session.flush()
     _note(session, actor, "case.reopened", case=case, at=at, detail={"was": was, **detail})
+    for reply in session.exec(
+        select(Reply).where(Reply.case_id == case.id, Reply.kind == ReplyKind.FOLLOWUP, col(Reply.status).in_(UNSENT))
+    ):
+        withdraw(session, reply, actor, "the case was reopened")
 
 
 def set_deadline(
@@ -192,10 +197,22 @@ def resume(session: Session, case: Case, actor: str, *, at: datetime, detail: di
     _note(session, actor, "case.resumed", case=case, at=at, detail=detail)
 
 
-def promise(session: Session, case: Case, by: datetime) -> None:
-    """A holding or after-hours reply tells the customer ``by``: it is the deadline now."""
+def promise(session: Session, case: Case, by: datetime, reply: Reply) -> None:
+    """A holding or after-hours ``reply`` tells the customer ``by``: it is the deadline now.
+
+    The promise is also an event, so the customer's history can say later whether it was kept.
+    """
     case.promised_at = by
     set_deadline(session, case, case.waiting_since, max(case.due_at, by))
+    _note(
+        session,
+        "system",
+        "case.promised",
+        case=case,
+        reply=reply,
+        at=reply.drafted_at,
+        detail={"by": by.isoformat(), "kind": reply.kind},
+    )
 
 
 def _stop_clock(session: Session, case: Case) -> None:
@@ -260,6 +277,7 @@ def mark_answered(
     case.closed_at, case.promised_at = at, None
     session.add(case)
     _stop_clock(session, case)
+    work.schedule(session, work.FOLLOWUP, str(case.id), at)  # its first run applies [satisfaction]
     _note(session, actor, "case.answered", case=case, at=at, detail={"via": via})
     for reply in session.exec(select(Reply).where(Reply.case_id == case.id, col(Reply.status).in_(PENDING))):
         if ours is not None and reply.attempts > 0 and reply.text.strip() == ours.text.strip():
@@ -313,7 +331,7 @@ def draft(
 def system_reply(
     session: Session, case: Case, to: Message, text: str, language: str | None, kind: ReplyKind, now: datetime
 ) -> Reply:
-    """A reply the product sends on its own (holding, after hours): drafted and approved by "system" at once."""
+    """A reply the product sends on its own (holding, after hours, follow-up): drafted and approved by "system"."""
     reply = draft(session, case, to, text, language, kind=kind, at=now)
     approve(session, reply, "system", now)
     return reply
@@ -425,7 +443,7 @@ def fail(session: Session, reply: Reply, actor: str, error: str, now: datetime |
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.failed", reply=reply, at=now, detail={"error": error})
-    if reply.kind != ReplyKind.ANSWER:  # the customer was never told: the promise does not stand
+    if reply.kind in (ReplyKind.HOLDING, ReplyKind.AFTER_HOURS):  # the customer was never told: no promise stands
         case = lock_case(session, reply.case_id)
         if case is not None and case.promised_at is not None:
             case.promised_at = None

@@ -74,6 +74,8 @@ class ReplyKind(StrEnum):
     """Sent by the product near the deadline: says when the answer will come; answers nothing."""
     AFTER_HOURS = "after_hours"
     """Sent by the product when a customer writes while the team is closed: says when it opens."""
+    FOLLOWUP = "followup"
+    """Sent by the product some time after the answer: "was this helpful?"; answers nothing."""
 
 
 class ReplyStatus(StrEnum):
@@ -111,13 +113,23 @@ class Account(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    """One person, known by one or more identities. Never deleted: a customer merged into another keeps its
+    row (``merged_into_id``), so the audit trail of the merge still points somewhere."""
+
     id: int | None = Field(default=None, primary_key=True)
     display_name: str | None = None
     created_at: datetime = _at(default_factory=utcnow)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
+    followups_stopped_at: datetime | None = _at(default=None)
+    """When they answered "stop" to a satisfaction follow-up: they are never asked again."""
 
 
 class Identity(SQLModel, table=True):
-    """One customer's handle on one platform; several identities can point to one customer."""
+    """One customer's handle on one platform; several identities can point to one customer.
+
+    ``email`` and ``phone`` are kept normalised (case-folded address, ``+`` and digits), when the
+    platform tells them: identities sharing one exactly belong to one customer.
+    """
 
     __table_args__ = (sa.UniqueConstraint("platform", "external_user_id", name="uq_identity_platform_user"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -127,6 +139,10 @@ class Identity(SQLModel, table=True):
     handle: str
     display_name: str | None = None
     created_at: datetime = _at(default_factory=utcnow)
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = Field(default=None, index=True)
+    unlinked_at: datetime | None = _at(default=None)
+    """A person split this identity out of a customer: automatic linking never joins it to another again."""
 
 
 class Message(SQLModel, table=True):
@@ -265,6 +281,8 @@ class AuditLog(SQLModel, table=True):
     action: str
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     reply_id: int | None = Field(default=None, foreign_key="reply.id")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    """For what is done to a customer rather than a case: identities linked or split, follow-ups stopped."""
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
@@ -307,6 +325,30 @@ class Event(SQLModel, table=True):
     account_id: int | None = Field(default=None, foreign_key="account.id")
     actor: str
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class SatisfactionAnswer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    SCORE = "score"
+    """A score from 1 to 5 (``Satisfaction.score``)."""
+    STOP = "stop"
+    """Never ask again."""
+
+
+class Satisfaction(SQLModel, table=True):
+    """One "was this helpful?" asked after a case was answered (the follow-up reply), and the customer's answer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    reply_id: int = Field(foreign_key="reply.id", unique=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    asked_at: datetime = _at()
+    answer: SatisfactionAnswer | None = Field(default=None, sa_type=sa.String(16))
+    score: int | None = None
+    answered_at: datetime | None = _at(default=None)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    """The customer's message that answered it."""
 
 
 class WorkItem(SQLModel, table=True):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sentiment.base import Classifier, Intent
-from socialcare import calendars, lifecycle
+from socialcare import calendars, lifecycle, satisfaction
 from socialcare.config import Config
 from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, first_name, plain
 from socialcare.models import (
@@ -100,7 +100,8 @@ def target_for(session: Session, case: Case, config: Config, account: Account, p
 def triage_pending(
     session: Session, config: Config, drafter: Drafter, now: datetime | None = None, limit: int = 200
 ) -> tuple[int, list[int]]:
-    """Attach up to ``limit`` classified inbound messages to cases, oldest first.
+    """Attach up to ``limit`` classified inbound messages to cases, oldest first (a follow-up's answer is
+    recorded instead, in the answered case it is about).
 
     Returns how many messages were attached and the ids of the cases touched. A caller runs it
     again, one transaction each, until nothing is left: a big backlog makes progress in steps that
@@ -117,6 +118,8 @@ def triage_pending(
     ).all()
     touched: dict[int, Case] = {}
     for message, account in rows:
+        if satisfaction.record_answer(session, message, config):
+            continue  # an answer to "was this helpful?": recorded, no case for the team
         case = _case_for(session, account, message, now)
         message.case_id = case.id
         session.add(message)
@@ -212,7 +215,7 @@ def system_reply(
     """Tell the customer, on their channel and in their language, that we will answer ``by``: the new deadline."""
     text, language = system_text(session, case, account, kind, by, config, drafter, now)
     reply = lifecycle.system_reply(session, case, to, text, language, kind, now)
-    lifecycle.promise(session, case, by)
+    lifecycle.promise(session, case, by, reply)
     return reply
 
 

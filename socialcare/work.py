@@ -30,6 +30,8 @@ LEASE = timedelta(seconds=60)
 """How long a claim lasts unless renewed; a killed worker's items move on after this."""
 
 POLL, PROCESS, REFRESH, SEND, DEADLINE, HOLD = "poll", "process", "refresh", "send", "deadline", "hold"
+FOLLOWUP = "followup"
+"""Ask "was this helpful?" some time after a case was answered (``socialcare.satisfaction``)."""
 
 _TABLE = WorkItem.__table__  # type: ignore[attr-defined]
 

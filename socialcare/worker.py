@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import ReplyRefused
-from socialcare import cases, coordinator, escalation, lifecycle, outbox, triage, work
+from socialcare import cases, coordinator, escalation, lifecycle, outbox, satisfaction, triage, work
 from socialcare.db import is_conflict, session_scope
 from socialcare.models import Account, Case, CaseStatus, Reply, ReplyKind, ReplyStatus, WorkItem, utcnow
 from socialcare.outbox import SendResult
@@ -37,7 +37,9 @@ REPORT, SPIKE = "report", "spike"
 """The daily report (key: the day it covers) and the spike watch (key: ``watch``, or ``ongoing`` once alerted)."""
 POLL_LANE = frozenset({work.POLL})
 SEND_LANE = frozenset({work.SEND})
-CARE_LANE = frozenset({work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD, escalation.ESCALATE, REPORT, SPIKE})
+CARE_LANE = frozenset(
+    {work.PROCESS, work.REFRESH, work.DEADLINE, work.HOLD, work.FOLLOWUP, escalation.ESCALATE, REPORT, SPIKE}
+)
 """Lanes run side by side, so a slow platform never delays sending or deadline checks."""
 MAX_RUNS = 1000
 CONFLICT_RETRY = timedelta(seconds=1)
@@ -65,6 +67,7 @@ class Worker:
             escalation.ESCALATE: self.escalate,
             REPORT: self.report,
             SPIKE: self.spike,
+            work.FOLLOWUP: self.followup,
         }
 
     def run_due(
@@ -191,8 +194,8 @@ class Worker:
             except ReplyRefused as err:  # outside Messenger's window, say: the channel does not allow one now
                 log.info("case %s: no holding reply: %s", case_id, err)
                 return None
-            lifecycle.system_reply(session, case, to, text, language, ReplyKind.HOLDING, now)
-            lifecycle.promise(session, case, by)
+            reply = lifecycle.system_reply(session, case, to, text, language, ReplyKind.HOLDING, now)
+            lifecycle.promise(session, case, by, reply)
             log.info("case %s: holding reply promising %s", case_id, by.isoformat())
         return None
 
@@ -247,6 +250,12 @@ class Worker:
         with session_scope(self.app.engine) as session:
             work.ensure(session, SPIKE, to, due)
             work.cancel(session, SPIKE, state)
+
+    def followup(self, case_id: str, now: datetime) -> datetime | None:
+        """Some time after the answer: ask the customer whether it helped."""
+        app = self.app
+        with session_scope(app.engine) as session:
+            return satisfaction.follow_up(session, int(case_id), app.config, app.channels, app.drafter, now)
 
 
 def reconcile(app: App, now: datetime | None = None) -> None:

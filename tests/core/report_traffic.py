@@ -155,7 +155,7 @@ class Traffic:
             reply = lifecycle.system_reply(
                 session, case, latest, "You will hear from us by 12:10.", "en", ReplyKind.HOLDING, at
             )
-            lifecycle.promise(session, case, at + timedelta(hours=1))
+            lifecycle.promise(session, case, at + timedelta(hours=1), reply)
             session.flush()
             claimed = lifecycle.claim_for_sending(session, reply.id, "test", at)
             assert claimed is not None
