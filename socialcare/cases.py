@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from connectors.base import Connector, ReplyRefused
 from socialcare import customers, lifecycle
 from socialcare.calendars import BusinessCalendar
+from socialcare.drafting import Reading, choose
 from socialcare.errors import UserError
 from socialcare.models import (
     Account,
@@ -177,7 +178,18 @@ def _row(
         "reply_id": reply.id if reply else None,
         "reply_status": reply.status if reply else None,
         "draft": reply.text if reply else None,
+        "suggestion": _suggest_reject(case, [(message, verdict)] if message is not None else []),
     }
+
+
+def _suggest_reject(case: Case, waiting: list[tuple[Message, Verdict | None]]) -> str | None:
+    """Why the case looks like one to reject rather than answer (a broadcast, a promotion), if it does."""
+    if case.status != CaseStatus.OPEN:
+        return None
+    readings = [
+        Reading(v.label, v.intent, tuple(v.intents or ()), v.is_complaint, m.text) for m, v in waiting if v is not None
+    ]
+    return choose(case.priority, readings).reject
 
 
 def _case_fields(case: Case, account: Account, now: datetime, calendars: Calendars | None) -> dict[str, Any]:
@@ -237,12 +249,18 @@ def show(
             }
         )
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
+    waiting = session.exec(
+        select(Message, Verdict)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
+    ).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
     assert customer is not None and customer.id is not None
     at = now or utcnow()
     return {
         **_case_fields(case, account, at, calendars),
         "close_reason": case.close_reason,
+        "suggestion": _suggest_reject(case, list(waiting)),
         "customer": {**customers.summary(session, customer), "handle": identity.handle, "platform": identity.platform},
         "messages": messages,
         "history": customers.history(session, customer.id, at, leave_out=case.id),

@@ -257,7 +257,7 @@ def queue_cmd(
             Text(row["account"]),
             Text(row["customer"]),
             Text(_clip(row["message"], 60)),
-            Text(row["reply_status"] or "-"),
+            Text(row["reply_status"] or ("reject?" if row["suggestion"] else "-")),
         )
     console.print(table)
 
@@ -317,6 +317,8 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
         promised = datetime.fromisoformat(detail["promised_at"])
         head.append(f"\npromised the customer an answer by {_when(promised, zone, now)} {config.timezone}")
     console.print(Panel(head))
+    if detail["suggestion"]:
+        console.print(Text(f"suggested: reject, no reply ({detail['suggestion']})", style="yellow"))
     for message in detail["messages"]:
         verdict = message["verdict"]
         line = Text()
@@ -422,7 +424,8 @@ def review(ctx: typer.Context) -> None:
     """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        ids = [row["id"] for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+        rows = cases.queue(session, QueueFilter())
+        ids = [row["id"] for row in rows if row["reply_status"] == "draft" or row["suggestion"]]
     if not ids:
         console.print(Text("nothing to review"))
         return
@@ -432,9 +435,9 @@ def review(ctx: typer.Context) -> None:
         console.rule(f"{position}/{len(ids)}")
         _render_case(detail, application.config)
         draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
-        if draft is None:
+        if draft is None and not detail["suggestion"]:
             continue
-        if not _review_one(application, case_id, draft):
+        if not _review_one(application, case_id, draft or ""):
             return
 
 
