@@ -22,6 +22,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from socialcare.config import ConfigError
+from socialcare.faq import Faq
 
 BUNDLED = Path(str(resources.files("socialcare.bundled") / "templates"))
 VARIANTS = 5
@@ -127,15 +128,22 @@ class DraftRequest:
     """A saved answer (FAQ) to give, with the ``faq`` template, instead of the intent's."""
 
 
+def without_greeting(text: str) -> str:
+    """A reply without its greeting ("Hi Ann, ", "@ann Hi,"), first letter up: what two replies to two people share."""
+    text = re.sub(r"^(?:\s*@\w+[,:!]?)+\s*", "", text.strip())
+    head, mark, rest = re.split(r"([,!])", text, maxsplit=1) if re.search(r"[,!]", text) else (text, "", "")
+    kept = " ".join((rest if mark and len(head) <= 40 else text).split())
+    return kept[:1].upper() + kept[1:]
+
+
 def body(text: str) -> str:
-    """A reply without its greeting ("Hi Ann, ", "@ann Hi,"): what two replies to two people share."""
-    text = re.sub(r"^(?:\s*@\w+[,:]?)+\s*", "", text.strip())
-    head, comma, rest = text.partition(",")
-    return " ".join((rest if comma and len(head) <= 40 else text).split()).lower()
+    return without_greeting(text).lower()
 
 
 class Drafter:
-    def __init__(self, templates: Path | None = None, default_language: str = "en") -> None:
+    def __init__(self, templates: Path | None = None, default_language: str = "en", faq: Faq | None = None) -> None:
+        self.faq = faq or Faq(None)
+        """The team's saved answers, which a draft gives when one matches the question well."""
         folders = [str(p) for p in (templates, BUNDLED) if p is not None]
         if templates is not None and not templates.is_dir():
             raise ConfigError(f"templates: {templates} is not a folder")
@@ -167,9 +175,13 @@ class Drafter:
                 f"language: no templates for {self.default_language!r} (have {', '.join(self.languages)})"
             )
 
+    def language_for(self, language: str | None) -> str:
+        """The language a draft for ``language`` is written in: it, if there are templates for it."""
+        return language if language in self.languages else self.default_language
+
     def draft(self, request: DraftRequest) -> tuple[str, str]:
         """The reply text and the language it is written in."""
-        language = request.language if request.language in self.languages else self.default_language
+        language = self.language_for(request.language)
         names = [f"{language}/{request.intent}.j2", f"{language}/default.j2"]
         if request.answer:
             names.insert(0, f"{language}/faq.j2")

@@ -296,6 +296,11 @@ def _ensure_draft(
     identity = session.get(Identity, case.identity_id)
     assert identity is not None and latest.id is not None and case.id is not None
     limit = _max_length(config, account)
+    answer = None
+    if choice.template in SAVED_ANSWER_FOR:
+        said = " ".join(r.text for r in readings)
+        best = drafter.faq.matches(said, drafter.language_for(case.language), config.faq.use_from, limit=2)
+        answer = " ".join(m.entry.answer for m in best) or None  # "what time… also, parking?": both answers
     text, language = drafter.draft(
         DraftRequest(
             language=case.language,
@@ -306,6 +311,7 @@ def _ensure_draft(
             handle=plain(identity.handle)[:NAME_LENGTH],
             seen=recent_replies(session, case),
             fits=(lambda t: len(t) <= limit) if limit is not None else None,
+            answer=answer,
         )
     )
     if pending is None:
@@ -313,6 +319,10 @@ def _ensure_draft(
     else:
         lifecycle.redraft(session, pending, latest, text, language)
     session.flush()
+
+
+SAVED_ANSWER_FOR = frozenset({"question", "default", "complaint", "refund", "exchange"})
+"""Replies a saved answer can stand in for: never an urgent case's, never thanks or praise."""
 
 
 def reading(message: Message, verdict: Verdict) -> Reading:
