@@ -61,7 +61,8 @@ _SOLVED_OR_THANKED = re.compile(
     r"resuelt\w*|solucionad\w*|gracias por|"
     r"résolu\w*|réglé\w*|merci (?:pour|de|beaucoup pour)|"
     r"gelöst|erledigt|klappt (?:jetzt|wieder)|danke für|dank für|"
-    r"resolvid\w*|obrigad[oa]s? (?:pela|pelo|por))",
+    r"resolvid\w*|obrigad[oa]s? (?:pela|pelo|por)|"
+    r"^(?:\W*\w+){0,3}\W*(?:thanks|thank you|cheers|ty|thx|grazie|gracias|merci|danke|obrigad[oa])\W*$)",
 )
 """A thank-you note or "I fixed it, thanks": glad to hear it, not "thank you for your kind words"."""
 
@@ -77,32 +78,56 @@ _MONEY = re.compile(
 """A refund request that asks for an exchange or return, not money back, is answered about the exchange."""
 
 
-def choose(priority: str, readings: Sequence[Reading]) -> Choice:
-    """The reply a care lead would pick for what is waiting in the case.
+def _unhappy(readings: Sequence[Reading]) -> bool:
+    """A complaint, refund or urgent phrase, or a negative message flagged as a complaint."""
+    return any(
+        {r.intent, *r.intents} & COMPLAINT_INTENTS or (r.is_complaint and r.label == "negative") for r in readings
+    )
+
+
+def choose(priority: str, readings: Sequence[Reading], earlier: Sequence[Reading] = ()) -> Choice:
+    """The reply a care lead would pick for what is waiting in the case (``earlier``: what the customer
+    said before in it, already answered).
 
     Urgent first; a message that is only a broadcast or promotion is suggested for rejection; a
-    complaint (a complaint, refund or urgent phrase, or a negative message flagged as a complaint)
-    gets an apology and never the praise or thanks wording; a question is answered as a question;
-    praise and thank-you notes are thanked only when nothing in the case is unhappy.
+    newest message that thanks or says it is solved gets a short glad reply; a complaint gets an
+    apology and never the praise or thanks wording; a question is answered as a question unless
+    the conversation was unhappy before (then "thanks for your question!" reads like mockery);
+    praise is thanked only when nothing in the case is unhappy.
     """
     intents = {i for r in readings for i in (r.intent, *r.intents)}
-    unhappy = bool(intents & COMPLAINT_INTENTS) or any(r.is_complaint and r.label == "negative" for r in readings)
+    unhappy = _unhappy(readings)
     if priority == "urgent" or "urgent" in intents:
         return Choice("urgent", True)
     if readings and all(r.intent == "spam" for r in readings):
         return Choice("default", False, reject="spam: a broadcast or promotion, not a customer asking us")
+    if readings and _thanks_note(readings[-1]):
+        return Choice("thanks", False)
     if "refund" in intents:
         texts = " ".join(r.text.lower() for r in readings)
         swap = _EXCHANGE.search(texts) is not None and _MONEY.search(texts) is None
         return Choice("exchange" if swap else "refund", True)
     if unhappy:
         return Choice("complaint", True)
-    if "question" in intents:
+    sore = _unhappy(earlier) or any(r.is_complaint or r.label == "negative" for r in readings)
+    if "question" in intents and not _unhappy(earlier):
         return Choice("question", False)
-    if "praise" in intents and not any(r.label == "negative" for r in readings):
-        thanked = any(_SOLVED_OR_THANKED.search(r.text.lower()) for r in readings)
-        return Choice("thanks" if thanked else "praise", False)
-    return Choice("default", any(r.label == "negative" for r in readings))
+    if "praise" in intents and not sore:
+        return Choice("praise", False)
+    return Choice("default", sore)
+
+
+def _thanks_note(reading: Reading) -> bool:
+    """ "Thanks for the help!", "fixed it, thanks": praise words, nothing unhappy, no new question."""
+    return (
+        reading.intent == "praise"
+        and reading.label != "negative"
+        and not {reading.intent, *reading.intents} & (COMPLAINT_INTENTS | {"question"})
+        and _SOLVED_OR_THANKED.search(_LEADING_MENTIONS.sub("", reading.text.lower())) is not None
+    )
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+[,:]?)+\s*")
 
 
 def greeting_name(platform: str, display_name: str | None, handle: str) -> str:
@@ -122,6 +147,8 @@ class DraftRequest:
     handle: str
     seen: Collection[str] = ()
     """Our recent replies to this customer and in this thread: the wording least among them is taken."""
+    elsewhere: Collection[str] = ()
+    """Our latest replies on the channel: among wordings this customer saw as often, the one least used there."""
     fits: Callable[[str], bool] | None = None
     """Whether a text fits the channel (its ``max_reply_length``); wordings that do not are left out."""
     answer: str | None = None
@@ -200,8 +227,8 @@ class Drafter:
             tried += wordings
             fitting = [w for w in wordings if fits(w)]
             if fitting:
-                used = Counter(body(text) for text in request.seen)
-                return min(fitting, key=lambda w: used[body(w)]), language
+                close, far = Counter(map(body, request.seen)), Counter(map(body, request.elsewhere))
+                return min(fitting, key=lambda w: (close[body(w)], far[body(w)])), language
         if not tried:
             raise ConfigError(f"templates: {language}/default.j2 gives no reply of {MIN_WORDS} words or more")
         return min(tried, key=len), language  # too long for the channel: approval says so, a person shortens it

@@ -179,6 +179,7 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
         return
     verdicts = [v for _, v in waiting if v is not None]
     readings = [reading(m, v) for m, v in waiting if v is not None]
+    earlier = said_before(session, case)
     suggest_reject = choose(Priority.NORMAL, readings).reject is not None
     priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
     account = session.get(Account, case.account_id)
@@ -196,7 +197,7 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
     latest = waiting[-1][0]
     case.language = case_language(session, case, drafter.languages)
     session.add(case)
-    _ensure_draft(session, case, account, latest, readings, drafter, config)
+    _ensure_draft(session, case, account, latest, readings, earlier, drafter, config)
     if (
         not suggest_reject
         and policy.after_hours
@@ -276,6 +277,7 @@ def _ensure_draft(
     account: Account,
     latest: Message,
     readings: Sequence[Reading],
+    earlier: Sequence[Reading],
     drafter: Drafter,
     config: Config,
 ) -> None:
@@ -290,7 +292,7 @@ def _ensure_draft(
     ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return
-    choice = choose(case.priority, readings)
+    choice = choose(case.priority, readings, earlier)
     if choice.reject is not None:
         return
     identity = session.get(Identity, case.identity_id)
@@ -310,6 +312,7 @@ def _ensure_draft(
             channel=account.platform,
             handle=plain(identity.handle)[:NAME_LENGTH],
             seen=recent_replies(session, case),
+            elsewhere=channel_replies(session, case),
             fits=(lambda t: len(t) <= limit) if limit is not None else None,
             answer=answer,
         )
@@ -333,6 +336,20 @@ def reading(message: Message, verdict: Verdict) -> Reading:
         is_complaint=verdict.is_complaint,
         text=message.text,
     )
+
+
+def said_before(session: Session, case: Case, limit: int = 5) -> list[Reading]:
+    """The customer's latest messages in this case that were already answered: the mood the conversation is in."""
+    rows = session.exec(
+        select(Message, Verdict)
+        .join(Verdict, col(Verdict.message_id) == Message.id)
+        .where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_not(None)
+        )
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [reading(m, v) for m, v in reversed(rows)]
 
 
 def case_language(session: Session, case: Case, known: list[str]) -> str | None:
@@ -360,7 +377,8 @@ RECENT = 20
 
 
 def recent_replies(session: Session, case: Case) -> list[str]:
-    """Our latest answers to this customer and to anyone in this thread (other than this case's own draft)."""
+    """Our latest answers to this customer and to anyone in this thread (other than this case's own draft), withdrawn
+    drafts included."""
     same = (col(Case.identity_id) == case.identity_id) | (
         (col(Case.account_id) == case.account_id) & (col(Case.thread_id) == case.thread_id)
     )
@@ -371,8 +389,30 @@ def recent_replies(session: Session, case: Case) -> list[str]:
             .where(
                 same,
                 Reply.kind == ReplyKind.ANSWER,
-                col(Reply.status).in_((ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT)),
+                col(Reply.status).in_(_SEEN),
                 ~((col(Reply.case_id) == case.id) & (col(Reply.status) == ReplyStatus.DRAFT)),
+            )
+            .order_by(col(Reply.id).desc())
+            .limit(RECENT)
+        ).all()
+    )
+
+
+_SEEN = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT, ReplyStatus.WITHDRAWN)
+"""A withdrawn draft counts too: the team answered on the platform, and the next draft should not read the same."""
+
+
+def channel_replies(session: Session, case: Case) -> list[str]:
+    """Our latest answers on the channel, to anyone: a brand's public timeline should not read like one text."""
+    return list(
+        session.exec(
+            select(Reply.text)
+            .join(Case, col(Case.id) == Reply.case_id)
+            .where(
+                Case.account_id == case.account_id,
+                Reply.kind == ReplyKind.ANSWER,
+                col(Reply.case_id) != case.id,
+                col(Reply.status).in_(_SEEN),
             )
             .order_by(col(Reply.id).desc())
             .limit(RECENT)

@@ -14,7 +14,7 @@ from socialcare.app import App
 from socialcare.cases import QueueFilter
 from socialcare.config import ConfigError
 from socialcare.db import session_scope
-from socialcare.drafting import Drafter, DraftRequest, Reading, body, choose, first_name, greeting_name
+from socialcare.drafting import Choice, Drafter, DraftRequest, Reading, body, choose, first_name, greeting_name
 from tests.core.conftest import KeywordClassifier
 
 
@@ -192,3 +192,48 @@ class SpamAware(KeywordClassifier):
         if "click here" in text.lower():
             return replace(verdict, intent=Intent.SPAM, intents=(Intent.SPAM,))
         return verdict
+
+
+def test_a_conversation_that_ends_in_thanks_gets_the_glad_reply() -> None:
+    before = read("songs keep skipping, tried everything", "negative", "complaint", complaint=True)
+    solved = read("@SpotifyCares Brilliant thanks 😊", "positive", "praise")
+    assert choose("complaint", [before, solved]).template == "thanks"
+    assert choose("normal", [read("Thank you for the answer!!", "positive", "praise")]).template == "thanks"
+
+
+def test_a_jab_after_a_complaint_is_not_thanked_as_a_question() -> None:
+    earlier = [read("Got ID'd for one beer. Is being blind part of the job-spec?", "negative", "question", True)]
+    jab = read("Maybe hire colleagues who can see?", "neutral", "question")
+    choice = choose("normal", [jab], earlier)
+    assert choice.template == "default" and choice.apology
+
+
+def test_a_complaint_flagged_by_the_model_alone_still_gets_an_apology() -> None:
+    hoping = read("I really hope you all change but I'm sure you won't!", "positive", "other", complaint=True)
+    assert choose("complaint", [hoping]) == Choice("default", True)
+
+
+def test_the_channel_does_not_read_like_one_canned_text() -> None:
+    drafter = Drafter()
+    elsewhere: list[str] = []
+    for name in ("Ann", "Bob", "Cy"):
+        text, _ = drafter.draft(request(intent="complaint", customer_name=name, elsewhere=elsewhere))
+        elsewhere.append(text)
+    assert len({body(t) for t in elsewhere}) == 3
+
+
+def test_a_withdrawn_draft_is_not_drafted_again_after_the_team_answered_on_the_platform(
+    app: App, sandbox: SandboxConnector
+) -> None:
+    first = sandbox.post("ann", "My parcel arrived broken")
+    app.poll("sandbox")
+    app.process()
+    with session_scope(app.engine) as session:
+        [before] = cases.queue(session, QueueFilter())
+    answer = sandbox.post("acme", "Sorry Ann, can you DM us the order number?", reply_to=first)
+    sandbox.post("ann", "Still broken, and the box was open too", reply_to=answer)
+    app.poll("sandbox")
+    app.process()
+    with session_scope(app.engine) as session:
+        [after] = cases.queue(session, QueueFilter())
+    assert body(after["draft"]) != body(before["draft"]) and "sorry" in after["draft"].lower()
