@@ -55,7 +55,8 @@ class Choice:
 
 
 _SOLVED_OR_THANKED = re.compile(
-    r"\b(?:fixed|solved|sorted|resolved|works now|working now|all good|never ?mind|no worries|figured it out|"
+    r"\b(?:fixed|solved|sorted|resolved|works now|working now|(?:seems to be |is |it's )working(?: again| now| fine)?|"
+    r"works again|all good|never ?mind|no worries|figured it out|"
     r"thanks? (?:for|4) (?:the|your|all)|thank you (?:for|so)|"
     r"risolt\w*|sistemat\w*|funziona (?:ora|adesso)|grazie (?:per|dell|del|mille per)|"
     r"resuelt\w*|solucionad\w*|gracias por|"
@@ -118,9 +119,10 @@ def choose(priority: str, readings: Sequence[Reading], earlier: Sequence[Reading
 
 
 def _thanks_note(reading: Reading) -> bool:
-    """ "Thanks for the help!", "fixed it, thanks": praise words, nothing unhappy, no new question."""
+    """ "Thanks for the help!", "fixed it, thanks", "seems to be working now. Cheers": thanks or a solved problem,
+    not negative, no complaint phrase and no new question."""
     return (
-        reading.intent == "praise"
+        reading.intent in ("praise", "other")
         and reading.label != "negative"
         and not {reading.intent, *reading.intents} & (COMPLAINT_INTENTS | {"question"})
         and _SOLVED_OR_THANKED.search(_LEADING_MENTIONS.sub("", reading.text.lower())) is not None

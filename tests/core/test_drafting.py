@@ -199,6 +199,9 @@ def test_a_conversation_that_ends_in_thanks_gets_the_glad_reply() -> None:
     solved = read("@SpotifyCares Brilliant thanks 😊", "positive", "praise")
     assert choose("complaint", [before, solved]).template == "thanks"
     assert choose("normal", [read("Thank you for the answer!!", "positive", "praise")]).template == "thanks"
+    working = read("seems to be working at this stage. Will let you know. Cheers", "neutral", "other", True)
+    assert choose("complaint", [working]).template == "thanks"
+    assert choose("complaint", [read("Super help - problem solved 😀", "positive", "other")]).template == "thanks"
 
 
 def test_a_jab_after_a_complaint_is_not_thanked_as_a_question() -> None:
