@@ -52,6 +52,8 @@ class Choice:
     template: str
     apology: bool
     reject: str | None = None
+    waited: bool = False
+    """The customer says they have been waiting (a refund "for three weeks"): the reply is sorry for the wait."""
 
 
 _SOLVED_OR_THANKED = re.compile(
@@ -77,6 +79,10 @@ _MONEY = re.compile(
     r"argent|erstatt\w*|rückerstatt\w*|geld|estorno)\b"
 )
 """A refund request that asks for an exchange or return, not money back, is answered about the exchange."""
+_WAITED = re.compile(
+    r"\b(?:wait\w*|still|weeks?|days?|aspett\w*|attesa|ancora|settiman\w*|giorni|esper\w*|todavía|semanas?|días|"
+    r"attend\w*|toujours|semaines?|jours|warte\w*|immer noch|wochen|tagen?|ainda|há \w+ dias)\b"
+)
 
 
 def _unhappy(readings: Sequence[Reading]) -> bool:
@@ -107,7 +113,7 @@ def choose(priority: str, readings: Sequence[Reading], earlier: Sequence[Reading
     if "refund" in intents:
         texts = " ".join(r.text.lower() for r in readings)
         swap = _EXCHANGE.search(texts) is not None and _MONEY.search(texts) is None
-        return Choice("exchange" if swap else "refund", True)
+        return Choice("exchange" if swap else "refund", True, waited=_WAITED.search(texts) is not None)
     if unhappy:
         return Choice("complaint", True)
     sore = _unhappy(earlier) or any(r.is_complaint or r.label == "negative" for r in readings)
@@ -155,6 +161,7 @@ class DraftRequest:
     """Whether a text fits the channel (its ``max_reply_length``); wordings that do not are left out."""
     answer: str | None = None
     """A saved answer (FAQ) to give, with the ``faq`` template, instead of the intent's."""
+    waited: bool = False
 
 
 def without_greeting(text: str) -> str:
@@ -221,6 +228,7 @@ class Drafter:
             "channel": request.channel,
             "handle": request.handle,
             "answer": request.answer or "",
+            "waited": request.waited,
         }
         fits = request.fits or (lambda _text: True)
         tried: list[str] = []

@@ -315,6 +315,7 @@ def _ensure_draft(
             elsewhere=channel_replies(session, case),
             fits=(lambda t: len(t) <= limit) if limit is not None else None,
             answer=answer,
+            waited=choice.waited,
         )
     )
     if pending is None:

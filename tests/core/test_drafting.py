@@ -240,3 +240,31 @@ def test_a_withdrawn_draft_is_not_drafted_again_after_the_team_answered_on_the_p
     with session_scope(app.engine) as session:
         [after] = cases.queue(session, QueueFilter())
     assert body(after["draft"]) != body(before["draft"]) and "sorry" in after["draft"].lower()
+
+
+def test_a_refund_reply_is_sorry_for_the_wait_only_when_the_customer_waited() -> None:
+    drafter = Drafter()
+    for text, wait in [
+        ("I've been waiting three weeks for my refund on order 88231", True),
+        ("the service was down for 40 min, can I get a refund", False),
+    ]:
+        choice = choose("complaint", [read(text, "negative", "refund", True)])
+        reply, _ = drafter.draft(request(intent=choice.template, is_complaint=True, waited=choice.waited))
+        assert ("wait" in reply) is wait, reply
+
+
+def test_a_saved_answer_too_long_for_the_channel_gives_way_to_the_template() -> None:
+    long_answer = "Our stores open at ten on Sundays. " * 12
+    text, _ = Drafter().draft(request(answer=long_answer, fits=lambda t: len(t) <= 280))
+    assert len(text) <= 280 and "question" in text
+
+
+def test_customers_replying_in_one_public_thread_get_different_wordings(app: App, sandbox: SandboxConnector) -> None:
+    post = sandbox.post("acme", "Our new app is out today!")
+    for who in ("ann", "bob", "cy"):
+        sandbox.post(who, "the new app is broken for me", reply_to=post)
+        app.poll("sandbox")
+        app.process()
+    with session_scope(app.engine) as session:
+        drafts = [row["draft"] for row in cases.queue(session, QueueFilter())]
+    assert len(drafts) == 3 and len({body(d) for d in drafts}) == 3
