@@ -13,7 +13,7 @@ import connectors
 from sentiment.base import Classifier, Intent
 from socialcare import calendars, lifecycle, satisfaction
 from socialcare.config import Config
-from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, Reading, choose, first_name, greeting_name, plain
+from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, Reading, choose, greeting_name, plain
 from socialcare.languages import Said, conversation_language
 from socialcare.models import (
     Account,
@@ -240,7 +240,7 @@ def system_text(
     identity = session.get(Identity, case.identity_id)
     assert identity is not None
     zone = config.calendar_for(account.name).zone
-    name = first_name(identity.display_name, identity.handle)
+    name = greeting_name(account.platform, identity.display_name, identity.handle)
     return drafter.system(kind, case.language, name, lambda lang: calendars.promise(by, now, zone, lang).text)
 
 
@@ -354,16 +354,18 @@ def said_before(session: Session, case: Case, limit: int = 5) -> list[Reading]:
 
 
 def case_language(session: Session, case: Case, known: list[str]) -> str | None:
-    """The case's language from everything the customer wrote in it, the platform's tags and their earlier cases."""
+    """The case's language from what the customer wrote in it (their latest 20 messages), the platform's tags and
+    their earlier cases."""
     said = [
         Said(message.text[:2000], verdict.language if verdict else None, message.language)
         for message, verdict in session.exec(
             select(Message, Verdict)
             .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
             .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
-            .order_by(col(Message.created_at), col(Message.id))
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+            .limit(RECENT)
         )
-    ]
+    ][::-1]
     earlier = session.exec(
         select(Case.language)
         .where(Case.identity_id == case.identity_id, Case.id != case.id)
@@ -378,47 +380,39 @@ RECENT = 20
 
 
 def recent_replies(session: Session, case: Case) -> list[str]:
-    """Our latest answers to this customer and to anyone in this thread (other than this case's own draft), withdrawn
-    drafts included."""
-    same = (col(Case.identity_id) == case.identity_id) | (
-        (col(Case.account_id) == case.account_id) & (col(Case.thread_id) == case.thread_id)
+    """Our latest answers to this customer and to anyone with an open case in this thread (other than this case's
+    own draft), withdrawn drafts included.
+
+    Cases are found first, by the indexes on the customer and on open conversations, so the cost does not grow
+    with the store.
+    """
+    theirs = select(Case.id).where(Case.identity_id == case.identity_id).order_by(col(Case.id).desc()).limit(RECENT)
+    thread = select(Case.id).where(
+        Case.account_id == case.account_id, Case.thread_id == case.thread_id, Case.status == CaseStatus.OPEN
     )
-    return list(
-        session.exec(
-            select(Reply.text)
-            .join(Case, col(Case.id) == Reply.case_id)
-            .where(
-                same,
-                Reply.kind == ReplyKind.ANSWER,
-                col(Reply.status).in_(_SEEN),
-                ~((col(Reply.case_id) == case.id) & (col(Reply.status) == ReplyStatus.DRAFT)),
-            )
-            .order_by(col(Reply.id).desc())
-            .limit(RECENT)
-        ).all()
-    )
+    ids = {*session.exec(theirs).all(), *session.exec(thread.limit(RECENT)).all()}
+    return _answers(session, ids, leave_out=case)
+
+
+def channel_replies(session: Session, case: Case) -> list[str]:
+    """Our answers in the channel's latest cases, to anyone: a brand's public timeline should not read like one
+    text."""
+    latest = select(Case.id).where(Case.account_id == case.account_id, Case.id != case.id)
+    return _answers(session, set(session.exec(latest.order_by(col(Case.id).desc()).limit(RECENT)).all()))
 
 
 _SEEN = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT, ReplyStatus.WITHDRAWN)
 """A withdrawn draft counts too: the team answered on the platform, and the next draft should not read the same."""
 
 
-def channel_replies(session: Session, case: Case) -> list[str]:
-    """Our latest answers on the channel, to anyone: a brand's public timeline should not read like one text."""
-    return list(
-        session.exec(
-            select(Reply.text)
-            .join(Case, col(Case.id) == Reply.case_id)
-            .where(
-                Case.account_id == case.account_id,
-                Reply.kind == ReplyKind.ANSWER,
-                col(Reply.case_id) != case.id,
-                col(Reply.status).in_(_SEEN),
-            )
-            .order_by(col(Reply.id).desc())
-            .limit(RECENT)
-        ).all()
+def _answers(session: Session, case_ids: set[int | None], leave_out: Case | None = None) -> list[str]:
+    """The latest answer texts of these cases, newest first; ``leave_out``'s own draft (being redrafted) aside."""
+    query = select(Reply.text).where(
+        col(Reply.case_id).in_(case_ids), Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(_SEEN)
     )
+    if leave_out is not None:
+        query = query.where(~((col(Reply.case_id) == leave_out.id) & (col(Reply.status) == ReplyStatus.DRAFT)))
+    return list(session.exec(query.order_by(col(Reply.id).desc()).limit(RECENT)).all())
 
 
 def _max_length(config: Config, account: Account) -> int | None:
