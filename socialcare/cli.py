@@ -68,9 +68,9 @@ customer_app = typer.Typer(
     help="One customer across channels: `customer HANDLE [--json]` shows them; link or split identities.",
     no_args_is_help=True,
 )
+faq_app = typer.Typer(help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
-faq_app = typer.Typer(help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(faq_app, name="faq")
 
