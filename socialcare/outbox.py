@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.base import Connector, ConnectorError, InboundMessage, PermanentError, RateLimited, SecretMissing
 from socialcare import coordinator, lifecycle
-from socialcare.db import session_scope
+from socialcare.db import read_scope, session_scope
 from socialcare.ingest import record_our_reply
 from socialcare.models import Account, Direction, Message, Reply, ReplyKind, ReplyStatus, utcnow
 from socialcare.redaction import redact
@@ -92,6 +92,7 @@ def send_one(
     that reads wrong goes back to draft with the reason instead of out to the customer.
     """
     now = now or utcnow()
+    refused = _tone_refusal(engine, reply_id, guard) if guard is not None else None
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id)
         if reply is None or reply.status not in (ReplyStatus.APPROVED, ReplyStatus.SENDING):
@@ -105,12 +106,10 @@ def send_one(
         hold = coordinator.sending_hold(account, now)
         if hold is not None:
             return Attempt("held", hold)
-        if reply.status == ReplyStatus.APPROVED and reply.kind == ReplyKind.ANSWER and guard is not None:
-            reason = guard(reply.text) if not lifecycle.forced(session, reply) else None
-            if reason is not None:
-                lifecycle.refuse_tone(session, reply, actor, reason)
-                log.warning("reply %s not sent, back to draft: %s", reply_id, reason)
-                return Attempt("refused")
+        if refused is not None and reply.status == ReplyStatus.APPROVED:
+            lifecycle.refuse_tone(session, reply, actor, refused)
+            log.warning("reply %s not sent, back to draft: %s", reply_id, refused)
+            return Attempt("refused")
         if reply.status == ReplyStatus.APPROVED:
             claimed = lifecycle.claim_for_sending(session, reply_id, actor, now)
             if claimed is None:
@@ -142,6 +141,19 @@ def send_one(
         lifecycle.sent(session, reply, external_id=receipt.external_id, at=receipt.sent_at, actor=actor, to=to)
     log.info("sent reply %s to %s %s as %s", reply_id, to.platform, to.external_id, receipt.external_id)
     return Attempt(outcome)
+
+
+def _tone_refusal(engine: Engine, reply_id: int, guard: Guard) -> str | None:
+    """Why an approved answer must not go out after all, read outside the write transaction (classifying can
+    take a moment, and SQLite has one writer). An approved reply's text never changes, so the verdict holds."""
+    with read_scope(engine) as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None or reply.status != ReplyStatus.APPROVED or reply.kind != ReplyKind.ANSWER:
+            return None
+        if lifecycle.forced(session, reply):
+            return None
+        text = reply.text
+    return guard(text)
 
 
 def _settled_meanwhile(reply: Reply) -> Attempt:
