@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from connectors.base import Connector, ReplyRefused
 from socialcare import customers, lifecycle
 from socialcare.calendars import BusinessCalendar
-from socialcare.drafting import MIN_WORDS, Reading, body, choose, plain, without_greeting
+from socialcare.drafting import MIN_WORDS, READ, Reading, body, choose, plain, without_greeting
 from socialcare.errors import UserError
 from socialcare.faq import Entry, Faq
 from socialcare.models import (
@@ -198,7 +198,9 @@ def _suggest_reject(case: Case, waiting: list[tuple[Message, Verdict | None]]) -
     if case.status != CaseStatus.OPEN:
         return None
     readings = [
-        Reading(v.label, v.intent, tuple(v.intents or ()), v.is_complaint, m.text) for m, v in waiting if v is not None
+        Reading(v.label, v.intent, tuple(v.intents or ()), v.is_complaint, m.text[:READ])
+        for m, v in waiting
+        if v is not None
     ]
     return choose(case.priority, readings).reject
 
@@ -274,7 +276,7 @@ def show(
     assert customer is not None and customer.id is not None
     at = now or utcnow()
     pending = pending_reply(session, case)
-    said = " ".join(m.text for m, _ in waiting)
+    said = " ".join(m.text[:READ] for m, _ in waiting)
     matches = saved.faq.matches(said, saved.language_for(case.language), saved.at_least) if saved and said else []
     return {
         **_case_fields(case, account, at, calendars),

@@ -34,9 +34,13 @@ GREET_BY_HANDLE = frozenset({"x", "instagram"})
 """Platforms where people are called by @handle, which also notifies them."""
 
 
+READ = 2000
+"""Characters of a message read when choosing a reply, as the classifier reads them: a 1 MB post is not searched."""
+
+
 @dataclass(frozen=True)
 class Reading:
-    """What one waiting message says, as far as choosing a reply goes."""
+    """What one waiting message says, as far as choosing a reply goes (its first :data:`READ` characters)."""
 
     label: str
     intent: str
@@ -65,7 +69,7 @@ _SOLVED_OR_THANKED = re.compile(
     r"résolu\w*|réglé\w*|merci (?:pour|de|beaucoup pour)|"
     r"gelöst|erledigt|klappt (?:jetzt|wieder)|danke für|dank für|"
     r"resolvid\w*|obrigad[oa]s? (?:pela|pelo|por)|"
-    r"^(?:\W*\w+){0,3}\W*(?:thanks|thank you|cheers|ty|thx|grazie|gracias|merci|danke|obrigad[oa])\W*$)",
+    r"^\W*(?:\w+\W+){0,3}(?:thanks|thank you|cheers|ty|thx|grazie|gracias|merci|danke|obrigad[oa])\W*$)",
 )
 """A thank-you note or "I fixed it, thanks": glad to hear it, not "thank you for your kind words"."""
 

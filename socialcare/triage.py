@@ -13,7 +13,7 @@ import connectors
 from sentiment.base import Classifier, Intent
 from socialcare import calendars, lifecycle, satisfaction
 from socialcare.config import Config
-from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, Reading, choose, greeting_name, plain
+from socialcare.drafting import NAME_LENGTH, READ, Drafter, DraftRequest, Reading, choose, greeting_name, plain
 from socialcare.languages import Said, conversation_language
 from socialcare.models import (
     Account,
@@ -335,7 +335,7 @@ def reading(message: Message, verdict: Verdict) -> Reading:
         intent=verdict.intent,
         intents=tuple(verdict.intents or ()),
         is_complaint=verdict.is_complaint,
-        text=message.text,
+        text=message.text[:READ],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from socialcare.app import App
 from socialcare.cases import QueueFilter
 from socialcare.config import ConfigError
 from socialcare.db import session_scope
-from socialcare.drafting import Choice, Drafter, DraftRequest, Reading, body, choose, first_name, greeting_name
+from socialcare.drafting import READ, Choice, Drafter, DraftRequest, Reading, body, choose, first_name, greeting_name
 from tests.core.conftest import KeywordClassifier
 
 
@@ -268,3 +269,10 @@ def test_customers_replying_in_one_public_thread_get_different_wordings(app: App
     with session_scope(app.engine) as session:
         drafts = [row["draft"] for row in cases.queue(session, QueueFilter())]
     assert len(drafts) == 3 and len({body(d) for d in drafts}) == 3
+
+
+def test_a_huge_message_is_read_in_a_moment() -> None:
+    started = time.monotonic()
+    for text in ("a" * 1_000_000, "thanks " * 150_000, "@x " * 300_000):
+        choose("low", [read(text[:READ], "positive", "praise")])
+    assert time.monotonic() - started < 1
