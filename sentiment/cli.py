@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from . import BackendUnavailable, Classifier, dataset, load
-from .metrics import CLASS_NAMES, Scores, score
+
+if TYPE_CHECKING:  # numpy loads in the commands that score, not in every `socialcare` start-up
+    from .metrics import Scores
 
 app = typer.Typer(help="Measure and train the sentiment classifier.", no_args_is_help=True)
 DataOption = Annotated[
@@ -51,6 +53,8 @@ def eval_command(
 
     When the folder has test*/val* pairs only those are scored (train* pairs are what a model learnt from).
     """
+    from .metrics import CLASS_NAMES, score
+
     try:
         splits = dataset.held_out(dataset.read_folder(data))
         classifier = _classifier(ctx, backend, model)
@@ -77,6 +81,8 @@ def eval_command(
 
 
 def _print_report(report: dict[str, Any], result: Scores) -> None:
+    from .metrics import CLASS_NAMES
+
     console = Console()
     console.print(
         f"[bold]{report['backend']}[/] {report['version']} ({report['source']}) on "
@@ -103,6 +109,7 @@ def train_command(
 
     Use the result with `[sentiment] backend = "offline"` and `model = "<out>"`.
     """
+    from .metrics import CLASS_NAMES, score
     from .offline import OfflineClassifier
     from .training import fit_and_save
 

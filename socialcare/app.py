@@ -7,20 +7,20 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-import sentiment
-from connectors.base import Connector
-from sentiment.base import Classifier
-from socialcare import channels, coordinator, db, work
+from socialcare import channels, db, work
 from socialcare.config import Config
-from socialcare.coordinator import PollOutcome
-from socialcare.drafting import Drafter
 from socialcare.models import Account, utcnow
-from socialcare.outbox import SendResult
-from socialcare.triage import classify_pending, triage_pending
-from socialcare.worker import SEND_LANE, Worker, ensure_sends
+
+if TYPE_CHECKING:  # the pipeline's modules load in the commands that run it: `queue` and `show` start fast
+    from connectors.base import Connector
+    from sentiment.base import Classifier
+    from socialcare.coordinator import PollOutcome
+    from socialcare.drafting import Drafter
+    from socialcare.outbox import SendResult
 
 log = logging.getLogger("socialcare")
 CLASSIFY_BATCH = 1000
@@ -49,6 +49,8 @@ class App:
 
     @cached_property
     def classifier(self) -> Classifier:
+        import sentiment
+
         options = self.config.sentiment.options
         model = options.get("model")
         if isinstance(model, str) and (self.config.folder / model).exists():
@@ -57,6 +59,8 @@ class App:
 
     @cached_property
     def drafter(self) -> Drafter:
+        from socialcare.drafting import Drafter
+
         return Drafter(self.config.templates, self.config.language)
 
     @cached_property
@@ -84,6 +88,8 @@ class App:
 
     def poll(self, name: str, *, force: bool = False, now: datetime | None = None) -> PollOutcome:
         """Fetch what is new on one account and store it with its cursor, in one transaction."""
+        from socialcare import coordinator
+
         connector = self.channels[name]
         now = now or utcnow()
         outcome = coordinator.poll(
@@ -95,6 +101,9 @@ class App:
 
     def process(self, now: datetime | None = None) -> ProcessOutcome:
         """Classify what is new, put it into cases with deadlines and drafts, re-triage cases that asked for it."""
+        from socialcare.triage import classify_pending, triage_pending
+        from socialcare.worker import Worker
+
         now = now or utcnow()
         classified, cases = 0, set()
         while classified < CLASSIFY_BATCH:  # a transaction per step, so a restart keeps what was done
@@ -114,6 +123,8 @@ class App:
 
     def send(self, now: datetime | None = None) -> SendResult:
         """Send every approved reply that is due, as `socialcare send` does."""
+        from socialcare.worker import SEND_LANE, Worker, ensure_sends
+
         with db.session_scope(self.engine) as session:
             ensure_sends(session, now or utcnow())
         worker = Worker(self, work.worker_id("send"))

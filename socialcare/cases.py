@@ -32,7 +32,6 @@ from socialcare.models import (
     Verdict,
     utcnow,
 )
-from socialcare.outbox import to_inbound
 
 STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
@@ -298,6 +297,8 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
     to = session.get(Message, reply.to_message_id)
     assert to is not None
     if connector is not None:
+        from socialcare.outbox import to_inbound
+
         try:
             connector.check_reply(to_inbound(to), reply.text)
         except ReplyRefused as err:

@@ -21,19 +21,17 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, coordinator, customers, db
+from socialcare import cases, customers, db, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
 from socialcare.cases import QueueFilter
 from socialcare.config import Config, ConfigError
-from socialcare.daemon import Daemon
 from socialcare.db import DatabaseError, session_scope
 from socialcare.errors import UserError
 from socialcare.models import Account, Quarantine
@@ -244,43 +242,41 @@ def queue_cmd(
     if status == "quarantined":
         _render_quarantine(rows, zone, now)
         return
-    table = Table(title=f"{len(rows)} {status} case(s), times in {application.config.timezone}")
-    for column in ("case", "due", "left", "priority", "channel", "customer", "message", "reply"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        due = datetime.fromisoformat(row["due_at"])
-        table.add_row(
-            str(row["id"]),
-            _when(due, zone, now),
+    console.print(Text(f"{len(rows)} {status} case(s), times in {application.config.timezone}"))
+    lines = [
+        [
+            Text(str(row["id"])),
+            Text(_when(datetime.fromisoformat(row["due_at"]), zone, now)),
             _left(_open_left(row)) if row["status"] == "open" else Text(row["status"]),
             Text(row["priority"], style="bold red" if row["priority"] != "normal" else ""),
-            Text(row["account"]),
-            Text(row["customer"]),
-            Text(_clip(row["message"], 60)),
+            Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["customer"], terminal.NAME_WIDTH)),
             Text(row["reply_status"] or "-"),
-        )
-    console.print(table)
+            Text(terminal.cut(row["message"], 400)),
+        ]
+        for row in rows
+    ]
+    header = ["case", "due", "left", "priority", "channel", "customer", "reply", "message"]
+    for line in terminal.columns(header, lines, console.width, flex=7):
+        console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> None:
-    table = Table(title=f"{len(rows)} message(s) held: the store could not take them as they came")
-    for column in ("held", "channel", "message id", "author", "text", "why"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            _when(datetime.fromisoformat(row["held_at"]), zone, now),
-            Text(row["account"]),
-            Text(row["external_id"]),
-            Text(row["author"]),
-            Text(_clip(row["text"], 60)),
-            Text(row["error"]),
-        )
-    console.print(table)
-
-
-def _clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    console.print(Text(f"{len(rows)} message(s) held: the store could not take them as they came"))
+    lines = [
+        [
+            Text(_when(datetime.fromisoformat(row["held_at"]), zone, now)),
+            Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["external_id"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["author"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["error"], 40)),
+            Text(terminal.cut(row["text"], 400)),
+        ]
+        for row in rows
+    ]
+    header = ["held", "channel", "message id", "author", "why", "text"]
+    for line in terminal.columns(header, lines, console.width, flex=5):
+        console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 @app.command()
@@ -357,7 +353,7 @@ def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title:
         if row["followup"] and row["followup"]["answer"]:
             answer = row["followup"]["score"] or row["followup"]["answer"]
             line.append(f" · follow-up: {answer}")
-        line.append(f"\n      {_clip(row['message'], 80)}")
+        line.append(f"\n      {terminal.cut(row['message'], 80)}")
         console.print(line)
 
 
@@ -510,6 +506,8 @@ def daemon(
     once: Annotated[bool, typer.Option("--once", help="Run every job once and exit.")] = False,
 ) -> None:
     """Poll, classify, draft, send and watch deadlines, on the intervals in config."""
+    from socialcare.daemon import Daemon
+
     worker = Daemon(_ctx(ctx).app)
     worker.start()
     if once:
@@ -556,6 +554,8 @@ def report_cmd(
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""
+    from socialcare import coordinator
+
     context = _ctx(ctx)
     problems = 0
 

@@ -6,8 +6,6 @@ Customer text only ever reaches a template as a variable's value, never as templ
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +15,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from socialcare.config import ConfigError
+from socialcare.terminal import plain
 
 BUNDLED = Path(str(resources.files("socialcare.bundled") / "templates"))
 
@@ -93,22 +92,3 @@ def first_name(display_name: str | None, handle: str) -> str:
     """How to greet someone: the first word of their name, else their handle, as plain text."""
     words = plain(display_name or "").split()
     return (words[0] if words else plain(handle))[:NAME_LENGTH]
-
-
-def plain(text: str) -> str:
-    """``text`` without control, format or unassigned characters, which a draft would post publicly.
-
-    Escape sequences (ESC, 8-bit CSI), bidi overrides (U+202E), zero-width characters and lone
-    surrogates are dropped; line breaks and tabs become spaces.
-    """
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    return "".join(
-        " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not unicodedata.category(ch).startswith("C")
-    )
-
-
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clear screen
-    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC (titles, links), DCS, ...
-    r"|\x1b[@-Z\\-_]"  # other two-character escapes
-)
