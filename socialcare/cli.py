@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, customers, db, terminal
+from socialcare import cases, customers, db, review_keys, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -415,55 +415,67 @@ def send(ctx: typer.Context) -> None:
 
 @app.command()
 def review(ctx: typer.Context) -> None:
-    """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit."""
+    """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit (? for the keys)."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
         ids = [row["id"] for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
     if not ids:
         console.print(Text("nothing to review"))
         return
-    for position, case_id in enumerate(ids, 1):
-        with session_scope(application.engine) as session:
-            detail = cases.show(session, case_id, calendars=application.config.calendar_for)
-        console.rule(f"{position}/{len(ids)}")
-        _render_case(detail, application.config)
-        draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
-        if draft is None:
-            continue
-        if not _review_one(application, case_id, draft):
-            return
+    tally = review_keys.Tally()
+    try:
+        for position, case_id in enumerate(ids, 1):
+            with session_scope(application.engine) as session:
+                detail = cases.show(session, case_id, calendars=application.config.calendar_for)
+            draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
+            if draft is None:  # approved or answered since the list was made
+                continue
+            console.rule(f"{position}/{len(ids)}")
+            _render_case(detail, application.config)
+            if not _review_one(application, case_id, draft, tally):
+                break
+    except (KeyboardInterrupt, typer.Abort):
+        console.print(Text(f"\nstopped: {tally}"))
+        raise typer.Exit(130) from None
+    console.print(Text(str(tally)))
 
 
-def _review_one(application: App, case_id: int, draft: str) -> bool:
-    """Returns False when the user quits."""
-    text = draft
+def _review_one(application: App, case_id: int, draft: str, tally: review_keys.Tally) -> bool:
+    """One case's reply; returns False when the user quits. After an edit, Enter approves the edited text."""
+    text, edited = draft, False
     while True:
-        choice = typer.prompt("approve [a], edit [e], skip [s], reject [r], quit [q]", default="s").strip().lower()[:1]
+        choice = review_keys.ask(edited)
         try:
             if choice == "a":
                 connector = _connector_for_case(application, case_id)
                 with session_scope(application.engine) as session:
-                    cases.approve(session, case_id, current_user(), connector, text)
-                console.print(Text(f"case {case_id}: approved"))
+                    cases.approve(session, case_id, current_user(), connector, text if edited else None)
+                tally.count("edited" if edited else "approved")
+                console.print(Text(f"case {case_id}: approved" + (" with your edit" if edited else "")))
                 return True
             if choice == "e":
-                text = _edit(text)
-                console.print(Panel(Text(text), title="edited reply", title_align="left"))
+                text, edited = _edit(text), True
+                console.print(Panel(terminal.safe_text(text), title="edited reply", title_align="left"))
                 continue
             if choice == "r":
                 reason = typer.prompt("reason")
                 with session_scope(application.engine) as session:
                     cases.reject(session, case_id, current_user(), reason)
+                tally.count("rejected")
                 console.print(Text(f"case {case_id}: closed ({reason})"))
+                return True
+            if choice == "s":
+                tally.count("skipped")
                 return True
             if choice == "q":
                 return False
-            if choice == "s":
-                return True
+            if choice == "?":
+                console.print(Text(review_keys.HELP))
+                continue
         except UserError as err:
             say_error(str(err))
             continue
-        say_error("type a, e, s, r or q")
+        say_error("type a, e, s, r, q or ? for help")
 
 
 def _edit(text: str) -> str:
