@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
-from socialcare import customers, lifecycle
+from socialcare import customers, lifecycle, team
 from socialcare.calendars import BusinessCalendar
 from socialcare.errors import UserError
 from socialcare.models import (
@@ -20,6 +20,7 @@ from socialcare.models import (
     AuditLog,
     Case,
     CaseStatus,
+    Claim,
     Customer,
     Direction,
     Identity,
@@ -89,10 +90,23 @@ def queue(
     ids = [case.id for case, _, _ in rows if case.id is not None]
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
     at = now or utcnow()
+    claims = team.holders(session, ids, at)
     return [
-        _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars)
+        {
+            **_row(
+                case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars
+            ),
+            **_claim_fields(claims.get(case.id) if case.id is not None else None),
+        }
         for case, account, identity in rows
     ]
+
+
+def _claim_fields(claim: Claim | None) -> dict[str, Any]:
+    return {
+        "held_by": claim.holder if claim else None,
+        "held_until": claim.expires_at.isoformat() if claim else None,
+    }
 
 
 def quarantined(session: Session, wanted: QueueFilter) -> list[dict[str, Any]]:
@@ -242,6 +256,7 @@ def show(
     return {
         **_case_fields(case, account, at, calendars),
         "close_reason": case.close_reason,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "customer": {**customers.summary(session, customer), "handle": identity.handle, "platform": identity.platform},
         "messages": messages,
         "history": customers.history(session, customer.id, at, leave_out=case.id),
@@ -260,6 +275,8 @@ def show(
             for r in replies
         ],
         "audit": [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "detail": a.detail} for a in audit],
+        **_claim_fields(team.holders(session, [case.id], at).get(case.id)),
+        "notes": team.notes(session, case.id),
     }
 
 
@@ -286,8 +303,11 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to approve")
     reply = pending_reply(session, case)
-    if reply is not None and reply.status != ReplyStatus.DRAFT:
-        raise UserError(f"case {case_id}'s reply is already {reply.status}")
+    if reply is not None and reply.status == ReplyStatus.APPROVED and text is not None:
+        lifecycle.unapprove(session, reply, actor)  # new text over an approved reply: approved again, as edited
+    elif reply is not None and reply.status != ReplyStatus.DRAFT:
+        hint = "; give --text to change it, or `socialcare unapprove`" if reply.status == ReplyStatus.APPROVED else ""
+        raise UserError(f"case {case_id}'s reply is already {reply.status}{hint}")
     if reply is None:
         if text is None:
             raise UserError(f"case {case_id} has no draft; give the reply with --text")
@@ -326,6 +346,27 @@ def _clean(text: str) -> str:
     if len(text) > MAX_REPLY_CHARS:
         raise UserError(f"the reply is {len(text)} characters; the most any channel takes is {MAX_REPLY_CHARS}")
     return text
+
+
+def unapprove(session: Session, case_id: int, actor: str) -> Reply:
+    """Take an approval back before the reply goes out: it is a draft again, and nothing is sent."""
+    case = get_case(session, case_id, lock=True)
+    reply = pending_reply(session, case)
+    if reply is None or reply.status == ReplyStatus.DRAFT:
+        raise UserError(f"case {case_id} has no approved reply")
+    if reply.status == ReplyStatus.SENDING:
+        raise UserError(f"case {case_id}'s reply is being sent right now; it can no longer be taken back")
+    lifecycle.unapprove(session, reply, actor)
+    return reply
+
+
+def reopen(session: Session, case_id: int, actor: str) -> Case:
+    """Open an answered or closed case again (closed by mistake, or the answer did not solve it)."""
+    case = get_case(session, case_id, lock=True)
+    if case.status not in (CaseStatus.ANSWERED, CaseStatus.CLOSED):
+        raise UserError(f"case {case_id} is {case.status}; only an answered or closed case can be reopened")
+    lifecycle.reopen_by_person(session, case, actor)
+    return case
 
 
 def wait(session: Session, case_id: int, actor: str) -> Case:

@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, customers, db, review_keys, terminal
+from socialcare import cases, customers, db, review_keys, team, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -79,10 +79,16 @@ def say_error(message: str) -> None:
 class Context:
     """Loads config, store and models only when a command needs them."""
 
-    def __init__(self, config_path: Path | None) -> None:
+    def __init__(self, config_path: Path | None, agent: str | None = None) -> None:
         self.explicit = config_path is not None or "SOCIALCARE_CONFIG" in os.environ
         self.path = configuration.resolve_path(config_path)
         self._app: App | None = None
+        self._agent = agent
+
+    @property
+    def agent(self) -> str:
+        """Who is working, for the audit log: --as, else $SOCIALCARE_AGENT, else the config's agent, else the login."""
+        return team.agent_name(self._agent or os.environ.get("SOCIALCARE_AGENT") or self.config.agent or current_user())
 
     @property
     def config(self) -> Config:
@@ -118,6 +124,10 @@ def main_options(
         typer.Option("--config", "-c", help="Config file [env: SOCIALCARE_CONFIG; default: config/socialcare.toml]"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    agent: Annotated[
+        str | None,
+        typer.Option("--as", help="Your name in the audit log [env: SOCIALCARE_AGENT; else config agent, else login]"),
+    ] = None,
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -126,7 +136,7 @@ def main_options(
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     # A lane busy for longer than its one-second tick is normal; APScheduler warns of each skipped tick.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)
-    ctx.obj = Context(config)
+    ctx.obj = Context(config, agent)
 
 
 def _ctx(ctx: typer.Context) -> Context:
@@ -252,12 +262,13 @@ def queue_cmd(
             Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
             Text(terminal.cut(row["customer"], terminal.NAME_WIDTH)),
             Text(row["reply_status"] or "-"),
+            Text(terminal.cut(row["held_by"] or "-", 16), style="magenta" if row["held_by"] else "dim"),
             Text(terminal.cut(row["message"], 400)),
         ]
         for row in rows
     ]
-    header = ["case", "due", "left", "priority", "channel", "customer", "reply", "message"]
-    for line in terminal.columns(header, lines, console.width, flex=7):
+    header = ["case", "due", "left", "priority", "channel", "customer", "reply", "held by", "message"]
+    for line in terminal.columns(header, lines, console.width, flex=8):
         console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
@@ -296,40 +307,90 @@ def show(
 
 
 def _render_case(detail: dict[str, Any], config: Config) -> None:
+    """A case as a teammate needs it: where it stands, the thread, replies, notes and who did what."""
     zone, now = config.zone, datetime.now().astimezone()
-    due = datetime.fromisoformat(detail["due_at"])
+
+    def when(iso: str) -> str:
+        return _when(datetime.fromisoformat(iso), zone, now)
+
     customer = detail["customer"]
     head = Text()
     head.append(f"case {detail['id']}", style="bold")
-    head.append(f"  {detail['status']}  {detail['priority']}  {detail['account']} ({detail['platform']})\n")
-    head.append(f"customer {customer['name']} @{customer['handle']}  language {detail['language'] or '?'}\n")
-    others = [f"{i['platform']}:{i['handle']}" for i in customer["identities"] if i["handle"] != customer["handle"]]
+    head.append(f"  {detail['status']}  {detail['priority']}  ")
+    head.append(f"{terminal.cut(detail['account'], terminal.NAME_WIDTH)} ({detail['platform']})")
+    head.append(f"  times in {config.timezone}\n", style="dim")
+    head.append(f"customer {terminal.cut(customer['name'], 60)} @{terminal.cut(customer['handle'], 60)}")
+    head.append(f"  language {detail['language'] or '?'}\n")
+    others = [
+        f"{i['platform']}:{terminal.cut(i['handle'], 40)}"
+        for i in customer["identities"]
+        if i["handle"] != customer["handle"]
+    ]
     if others:
-        head.append(f"also {', '.join(others)}\n")
-    head.append(f"due {_when(due, zone, now)} {config.timezone}  ")
+        head.append(f"also {', '.join(others[:10])}\n")
     if detail["status"] == "open":
+        head.append(f"due {when(detail['due_at'])}  ")
         head.append_text(_left(_open_left(detail)))
-    if detail["promised_at"]:
-        promised = datetime.fromisoformat(detail["promised_at"])
-        head.append(f"\npromised the customer an answer by {_when(promised, zone, now)} {config.timezone}")
+    elif detail["status"] == "closed":
+        reason = terminal.cut(detail["close_reason"] or "-", 200)
+        head.append(f"closed {when(detail['closed_at']) if detail['closed_at'] else ''}: {reason}")
+    elif detail["status"] == "answered":
+        head.append(f"answered {when(detail['closed_at']) if detail['closed_at'] else ''}")
+    else:
+        head.append("waiting on the customer: the clock is stopped until they write")
+    if detail["promised_at"] and detail["status"] == "open":
+        head.append(f"\npromised the customer an answer by {when(detail['promised_at'])}")
+    if detail["held_by"]:
+        head.append(f"\nheld by {terminal.cut(detail['held_by'], 64)} until {when(detail['held_until'])}")
     console.print(Panel(head))
     for message in detail["messages"]:
         verdict = message["verdict"]
         line = Text()
-        line.append(f"{_when(datetime.fromisoformat(message['created_at']), zone, now)} ", style="dim")
-        line.append(f"@{message['author'] or 'us'}: ", style="bold" if message["direction"] == "inbound" else "cyan")
-        line.append(message["text"])
+        line.append(f"{when(message['created_at'])} ", style="dim")
+        author = terminal.cut(message["author"] or "us", 60)
+        line.append(f"@{author}: ", style="bold" if message["direction"] == "inbound" else "cyan")
+        line.append_text(terminal.safe_text(message["text"]))
         if verdict:
-            complaint = " · complaint" if verdict["is_complaint"] else ""
             line.append(
-                f"\n    {verdict['label']} · {verdict['intent']}{complaint}"
-                f" · {verdict['language'] or '?'} · {verdict['backend']}",
+                f"\n    sentiment {verdict['label']} · intent {verdict['intent']}"
+                f" · complaint {'yes' if verdict['is_complaint'] else 'no'}"
+                f" · language {verdict['language'] or '?'} · by {verdict['backend']}",
                 style="dim",
             )
         console.print(line)
     _render_history(detail["history"], zone, now, "earlier cases")
     for reply in detail["replies"][-3:]:
-        console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
+        title = f"reply {reply['id']} · {reply['kind']} · {reply['status']}"
+        if reply["approved_by"]:
+            title += f" · approved by {terminal.cut(reply['approved_by'], 64)} {when(reply['approved_at'])}"
+        if reply["sent_at"]:
+            title += f" · sent {when(reply['sent_at'])}"
+        body = terminal.safe_text(reply["text"])
+        if reply["error"]:
+            label = "failed" if reply["status"] == "failed" else "last error"
+            body.append(f"\n{label}: {terminal.cut(reply['error'], 300)}", style="red")
+        console.print(Panel(body, title=Text(title), title_align="left"))
+    for entry in detail["notes"]:
+        line = Text(f"note {when(entry['at'])} {terminal.cut(entry['author'], 64)}: ", style="yellow")
+        line.append_text(terminal.safe_text(entry["text"]))
+        console.print(line)
+    if detail["audit"]:
+        console.print(Text("audit trail:", style="bold"))
+    for entry in detail["audit"]:
+        line = Text(f"  {when(entry['at'])} ", style="dim")
+        line.append(f"{terminal.cut(entry['actor'], 64)} {entry['action']}")
+        said = _audit_detail(entry["detail"])
+        if said:
+            line.append(f"  {said}", style="dim")
+        console.print(line)
+
+
+_AUDIT_KEYS = ("reason", "error", "via", "was", "by", "from", "holder", "attempt", "kind", "message")
+"""What an audit entry's detail tells a teammate, in this order; the rest (a replaced text, ids) is in --json."""
+
+
+def _audit_detail(detail: dict[str, Any]) -> str:
+    return " ".join(f"{key}={terminal.cut(str(detail[key]), 120)}" for key in _AUDIT_KEYS if key in detail)
 
 
 def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title: str) -> None:
@@ -369,13 +430,19 @@ def _connector_for_case(application: App, case_id: int):  # type: ignore[no-unty
 def approve(
     ctx: typer.Context,
     case: Annotated[int, typer.Argument(help="Case id.")],
-    text: Annotated[str | None, typer.Option(help="Send this instead of the draft.")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="Send this instead of the draft (also over a reply already approved).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
 ) -> None:
     """Approve a case's reply (the draft, or --text); `send` or the daemon posts it."""
     application = _ctx(ctx).ready_app()
+    agent = _ctx(ctx).agent
     connector = _connector_for_case(application, case)
     with session_scope(application.engine) as session:
-        reply = cases.approve(session, case, current_user(), connector, text)
+        team.check_free(session, case, agent, force=force)
+        reply = cases.approve(session, case, agent, connector, text)
+        team.done(session, case, agent)
     console.print(Text(f"case {case}: reply {reply.id} approved"))
 
 
@@ -384,12 +451,80 @@ def reject(
     ctx: typer.Context,
     case: Annotated[int, typer.Argument(help="Case id.")],
     reason: Annotated[str, typer.Option(help="Why no reply is sent (kept in the audit log).")],
+    force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
 ) -> None:
     """Close a case without replying: spam, duplicate, answered elsewhere."""
     application = _ctx(ctx).ready_app()
+    agent = _ctx(ctx).agent
     with session_scope(application.engine) as session:
-        cases.reject(session, case, current_user(), reason)
-    console.print(Text(f"case {case} closed: {reason}"))
+        team.check_free(session, case, agent, force=force)
+        cases.reject(session, case, agent, reason)
+        team.done(session, case, agent)
+    console.print(Text(f"case {case} closed: {terminal.cut(reason, 200)}"))
+
+
+@app.command()
+def claim(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    force: Annotated[bool, typer.Option("--force", help="Take it from a teammate who holds it.")] = False,
+) -> None:
+    """Hold a case while you write its answer; teammates see it in `queue`, and it lapses after claim_expiry."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        held = team.claim(session, case, context.agent, application.config.claim_expiry, force=force)
+    until = held.expires_at.astimezone(application.config.zone)
+    console.print(Text(f"case {case} is yours until {until:%H:%M} {application.config.timezone}"))
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    force: Annotated[bool, typer.Option("--force", help="Release a teammate's claim.")] = False,
+) -> None:
+    """Let go of a case you claimed."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        team.release(session, case, context.agent, force=force)
+    console.print(Text(f"case {case} released"))
+
+
+@app.command()
+def note(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    text: Annotated[str, typer.Argument(help="The note, for the team only.")],
+) -> None:
+    """Add an internal note to a case: shown in `show`, never sent to the customer."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        added = team.note(session, case, context.agent, text)
+    console.print(Text(f"case {case}: note {added.id} added"))
+
+
+@app.command()
+def unapprove(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Take an approval back while the reply is not being sent: it is a draft again."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        reply = cases.unapprove(session, case, _ctx(ctx).agent)
+    console.print(Text(f"case {case}: reply {reply.id} is a draft again"))
+
+
+@app.command()
+def reopen(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Open an answered or closed case again: back in the queue, its last messages waiting, with a draft."""
+    from socialcare import triage
+
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        reopened = cases.reopen(session, case, _ctx(ctx).agent)
+        triage.refresh(session, reopened, application.config, application.drafter)
+    console.print(Text(f"case {case} is open again"))
 
 
 @app.command()
@@ -397,7 +532,7 @@ def wait(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id."
     """Waiting on the customer: the case leaves the queue and its clock stops until they write again."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        cases.wait(session, case, current_user())
+        cases.wait(session, case, _ctx(ctx).agent)
     console.print(Text(f"case {case} is waiting on the customer; it comes back when they write"))
 
 
@@ -417,8 +552,12 @@ def send(ctx: typer.Context) -> None:
 def review(ctx: typer.Context) -> None:
     """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit (? for the keys)."""
     application = _ctx(ctx).ready_app()
+    agent = _ctx(ctx).agent
     with session_scope(application.engine) as session:
-        ids = [row["id"] for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+        rows = [row for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+    ids = [row["id"] for row in rows if row["held_by"] in (None, agent)]
+    if len(ids) < len(rows):
+        console.print(Text(f"leaving {len(rows) - len(ids)} case(s) that teammates hold"))
     if not ids:
         console.print(Text("nothing to review"))
         return
@@ -432,7 +571,7 @@ def review(ctx: typer.Context) -> None:
                 continue
             console.rule(f"{position}/{len(ids)}")
             _render_case(detail, application.config)
-            if not _review_one(application, case_id, draft, tally):
+            if not _review_one(application, case_id, draft, tally, agent):
                 break
     except (KeyboardInterrupt, typer.Abort):
         console.print(Text(f"\nstopped: {tally}"))
@@ -440,7 +579,7 @@ def review(ctx: typer.Context) -> None:
     console.print(Text(str(tally)))
 
 
-def _review_one(application: App, case_id: int, draft: str, tally: review_keys.Tally) -> bool:
+def _review_one(application: App, case_id: int, draft: str, tally: review_keys.Tally, agent: str) -> bool:
     """One case's reply; returns False when the user quits. After an edit, Enter approves the edited text."""
     text, edited = draft, False
     while True:
@@ -449,7 +588,9 @@ def _review_one(application: App, case_id: int, draft: str, tally: review_keys.T
             if choice == "a":
                 connector = _connector_for_case(application, case_id)
                 with session_scope(application.engine) as session:
-                    cases.approve(session, case_id, current_user(), connector, text if edited else None)
+                    team.check_free(session, case_id, agent)
+                    cases.approve(session, case_id, agent, connector, text if edited else None)
+                    team.done(session, case_id, agent)
                 tally.count("edited" if edited else "approved")
                 console.print(Text(f"case {case_id}: approved" + (" with your edit" if edited else "")))
                 return True
@@ -460,7 +601,9 @@ def _review_one(application: App, case_id: int, draft: str, tally: review_keys.T
             if choice == "r":
                 reason = typer.prompt("reason")
                 with session_scope(application.engine) as session:
-                    cases.reject(session, case_id, current_user(), reason)
+                    team.check_free(session, case_id, agent)
+                    cases.reject(session, case_id, agent, reason)
+                    team.done(session, case_id, agent)
                 tally.count("rejected")
                 console.print(Text(f"case {case_id}: closed ({reason})"))
                 return True
@@ -668,7 +811,7 @@ def customer_link(ctx: typer.Context, first: Who, second: Who) -> None:
     """Make two identities one customer, with everyone already linked to either; their histories join."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        customer = customers.link(session, first, second, current_user())
+        customer = customers.link(session, first, second, _ctx(ctx).agent)
         names = ", ".join(f"{i['platform']}:{i['handle']}" for i in customers.summary(session, customer)["identities"])
     console.print(Text(f"customer {customer.id}: {names}"))
 
@@ -678,7 +821,7 @@ def customer_unlink(ctx: typer.Context, who: Who) -> None:
     """Split an identity out to a customer of its own; automatic linking leaves it alone from then on."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        customer = customers.unlink(session, who, current_user())
+        customer = customers.unlink(session, who, _ctx(ctx).agent)
     console.print(Text(f"{who} is customer {customer.id} now, on its own"))
 
 

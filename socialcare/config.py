@@ -197,6 +197,10 @@ class Config(_Section):
     database_url: str
     timezone: TimeZoneName = "UTC"
     language: str = Field("en", description="language of drafts when the customer's cannot be told")
+    agent: str | None = None
+    """Who is working, in the audit log; ``--as`` and ``SOCIALCARE_AGENT`` win over it."""
+    claim_expiry: Duration = timedelta(minutes=30)
+    """How long `socialcare claim` holds a case for one person."""
     templates: Path | None = None
     secrets_file: Path | None = None
     targets: ResponseTargets = ResponseTargets()

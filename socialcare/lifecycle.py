@@ -156,6 +156,25 @@ def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: di
         withdraw(session, reply, actor, "the case was reopened")
 
 
+def reopen_by_person(session: Session, case: Case, actor: str, now: datetime | None = None) -> None:
+    """A person opens a closed or answered case again: what its close or answer settled waits again,
+    so it is back in the queue with a deadline (counted from those messages, as the customer waited)."""
+    now = now or utcnow()
+    settled_at = case.closed_at
+    reopen(session, case, actor, at=now, detail={"by": "person"})
+    inbound = session.exec(
+        select(Message)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.created_at), col(Message.id))
+    ).all()
+    again = [m for m in inbound if m.answered_at is not None and settled_at is not None and m.answered_at >= settled_at]
+    for message in again or inbound[-1:]:
+        message.answered_at = None
+        session.add(message)
+    assert case.id is not None
+    work.nudge(session, work.REFRESH, str(case.id))
+
+
 def set_deadline(
     session: Session, case: Case, waiting_since: datetime, due_at: datetime, *, hold_at: datetime | None = None
 ) -> None:
@@ -369,7 +388,16 @@ def approve(session: Session, reply: Reply, actor: str, now: datetime | None = N
 
 
 def unapprove(session: Session, reply: Reply, actor: str) -> None:
-    """Back to draft while it has not started going out."""
+    """Back to draft while it has not started going out.
+
+    A reply already tried on the platform (deferred after a timeout) may be posted there: taking it
+    back, or changing its text, could answer the customer twice, so that is refused.
+    """
+    if reply.attempts > 0:
+        raise MoveRefused(
+            f"reply {reply.id} was already tried on the platform ({reply.attempts} attempt(s)) and may be posted; "
+            "it can no longer be changed or taken back"
+        )
     _move_reply(reply, "unapprove")
     reply.approved_by, reply.approved_at = None, None
     session.add(reply)
