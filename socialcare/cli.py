@@ -73,7 +73,7 @@ app.add_typer(customer_app, name="customer")
 
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled, so scripts and people read it the same."""
-    sys.stderr.write("error: " + " ".join(redact(message).split()) + "\n")
+    sys.stderr.write("error: " + " ".join(terminal.plain(redact(message)).split()) + "\n")
 
 
 class Context:
@@ -400,7 +400,8 @@ def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title:
     console.print(Text(f"{title}:", style="bold"))
     for row in rows:
         line = Text(f"  #{row['id']} {_when(datetime.fromisoformat(row['opened_at']), zone, now)} ", style="dim")
-        line.append(f"{row['account']} @{row['handle']} · {row['status']} · {row['priority']}")
+        line.append(f"{terminal.cut(row['account'], 40)} @{terminal.cut(row['handle'], 40)}")
+        line.append(f" · {row['status']} · {row['priority']}")
         if row["sentiment"]:
             line.append(f" · {row['sentiment']}{' complaint' if row['complaint'] else ''}")
         if row["answered_in_time"] is not None:
@@ -790,19 +791,22 @@ def customer_show(
         return
     zone, now = application.config.zone, datetime.now().astimezone()
     head = Text(f"customer {detail['id']}", style="bold")
-    head.append(f"  {detail['name'] or ''}")
+    head.append(f"  {terminal.cut(detail['name'], 80)}")
     for identity in detail["identities"]:
-        head.append(f"\n  identity {identity['id']}: {identity['platform']}:{identity['handle']}")
+        head.append(f"\n  identity {identity['id']}: {identity['platform']}:{terminal.cut(identity['handle'], 80)}")
         for key in ("email", "phone"):
             if identity[key]:
-                head.append(f"  {identity[key]}")
+                head.append(f"  {terminal.cut(identity[key], 80)}")
     if detail["followups_stopped_at"]:
         head.append("\nasked for no more follow-ups")
     console.print(Panel(head))
     _render_history(detail["history"], zone, now, "cases")
     for entry in detail["audit"]:
         console.print(
-            Text(f"{_when(datetime.fromisoformat(entry['at']), zone, now)} {entry['actor']}: {entry['said']}")
+            Text(
+                f"{_when(datetime.fromisoformat(entry['at']), zone, now)} "
+                f"{terminal.cut(entry['actor'], 64)}: {terminal.cut(entry['said'], 300)}"
+            )
         )
 
 
@@ -886,8 +890,10 @@ def sandbox_timeline(
             line = Text("  " if post["reply_to"] is not None else "")
             line.append(f"#{post['id']} ", style="dim")
             line.append(f"{_when(datetime.fromisoformat(post['created_at']), zone, now)} ", style="dim")
-            line.append(f"@{post['author']}", style="cyan" if post["author"] == connector.settings.handle else "bold")
-            line.append(f": {post['text']}")
+            author = terminal.cut(post["author"], 60)
+            line.append(f"@{author}", style="cyan" if post["author"] == connector.settings.handle else "bold")
+            line.append(": ")
+            line.append_text(terminal.safe_text(post["text"]))
             console.print(line, soft_wrap=True)
     if not threads:
         console.print(Text("the sandbox is empty; try `socialcare sandbox seed`"))
