@@ -21,7 +21,7 @@ from . import BackendUnavailable, Classifier, dataset, load
 if TYPE_CHECKING:  # numpy loads in the commands that score, not in every `socialcare` start-up
     from .metrics import Scores
 
-app = typer.Typer(help="Measure and train the sentiment classifier.", no_args_is_help=True)
+app = typer.Typer(help="Measure and train the sentiment classifier.", no_args_is_help=True, rich_markup_mode=None)
 DataOption = Annotated[
     Path, typer.Option("--data", help="Folder of *_text.txt / *_labels.txt pairs (0 negative, 1 neutral, 2 positive).")
 ]
@@ -113,6 +113,8 @@ def train_command(
     from .offline import OfflineClassifier
     from .training import fit_and_save
 
+    if out.is_dir():
+        raise _fail(f"--out {out} is a folder; give the model file's path, e.g. {out / 'sentiment-model.npz'}")
     try:
         splits = dataset.read_folder(data)
     except dataset.DataError as err:
@@ -123,7 +125,10 @@ def train_command(
     missing = [name for i, name in enumerate(CLASS_NAMES) if i not in labels]
     if missing:
         raise _fail(f"training data has no {' or '.join(missing)} examples; label some of each class")
-    fit_and_save(texts, labels, out, {"version": f"custom-{time.strftime('%Y%m%d')}", "trained_on": str(data)})
+    try:
+        fit_and_save(texts, labels, out, {"version": f"custom-{time.strftime('%Y%m%d')}", "trained_on": str(data)})
+    except OSError as err:
+        raise _fail(f"cannot write {out}: {err.strerror or err}") from None
     typer.echo(f"trained on {len(texts)} messages from {', '.join(s.name for s in learn)}; wrote {out}")
     check = [s for s in dataset.held_out(splits) if s not in learn]
     if check:

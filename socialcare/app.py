@@ -40,7 +40,7 @@ class ProcessOutcome:
 class App:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.engine = db.make_engine(config.database_url)
+        self.engine = db.make_engine(config.database_url, config.lock_timeout.total_seconds())
         self._local_failures: dict[str, str] = {}
         self._lock = threading.Lock()
 

@@ -15,7 +15,7 @@ import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -45,10 +45,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is text: "[env: ...]" and "[sentiment]" are not markup
 )
-db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True)
+db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True, rich_markup_mode=None)
 sandbox_app = typer.Typer(
-    help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True
+    help="A local platform kept in a file, to try everything with no account.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -65,6 +68,7 @@ customer_app = typer.Typer(
     cls=_CustomerCommands,
     help="One customer across channels: `customer HANDLE [--json]` shows them; link or split identities.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
@@ -79,11 +83,15 @@ def say_error(message: str) -> None:
 class Context:
     """Loads config, store and models only when a command needs them."""
 
+    latest: ClassVar[Context | None] = None
+    """The running command's, so an error from the store can name the store after the command ended."""
+
     def __init__(self, config_path: Path | None, agent: str | None = None) -> None:
         self.explicit = config_path is not None or "SOCIALCARE_CONFIG" in os.environ
         self.path = configuration.resolve_path(config_path)
         self._app: App | None = None
         self._agent = agent
+        Context.latest = self
 
     @property
     def agent(self) -> str:
@@ -155,8 +163,8 @@ def init(
     show: Annotated[bool, typer.Option("--print", help="Print the starter config instead of writing it.")] = False,
 ) -> None:
     """Write a commented starter config at the config path in use and create the database."""
-    if show:
-        console.print(Text(STARTER.read_text(encoding="utf-8")), end="")
+    if show:  # the file as it is, never re-wrapped to the terminal: `init --print > socialcare.toml` must parse
+        sys.stdout.write(STARTER.read_text(encoding="utf-8"))
         return
     context = _ctx(ctx)
     if context.path.exists():
@@ -726,6 +734,7 @@ def doctor(ctx: typer.Context) -> None:
     failing: dict[str, Account] = {}
     try:
         application.check_store()
+        db.check_writable(application.engine)
         application.sync_accounts()
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
         with session_scope(application.engine) as session:
@@ -938,11 +947,23 @@ def main(argv: list[str] | None = None) -> int:
         say_error(f"{type(err).__name__}: {err}")
         return 1
     except Exception as err:
-        if not db.is_conflict(err):
+        if db.is_conflict(err):
+            say_error("the case changed while you were working on it (the daemon, or a teammate): look again and retry")
+            return 1
+        explained = db.explain(err, _database_url())
+        if explained is None:
             raise
-        say_error("the case changed while you were working on it (the daemon, or a teammate): look again and retry")
+        say_error(explained)
         return 1
     return 0
+
+
+def _database_url() -> str:
+    """The store the command was using, for an error about it (its password hidden by ``db.explain``)."""
+    context = Context.latest
+    if context is not None and context._app is not None:
+        return context._app.config.database_url
+    return "in use"
 
 
 def run() -> NoReturn:

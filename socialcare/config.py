@@ -197,6 +197,8 @@ class Config(_Section):
     database_url: str
     timezone: TimeZoneName = "UTC"
     language: str = Field("en", description="language of drafts when the customer's cannot be told")
+    lock_timeout: Duration = timedelta(seconds=30)
+    """How long a SQLite writer waits for another's write lock before a command gives up, in one line."""
     agent: str | None = None
     """Who is working, in the audit log; ``--as`` and ``SOCIALCARE_AGENT`` win over it."""
     claim_expiry: Duration = timedelta(minutes=30)
@@ -369,6 +371,7 @@ def _account_section(
 
 def _absolute_sqlite(url: str, folder: Path) -> str:
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(folder / url[len(prefix) :])
+    rest = url[len(prefix) :]
+    if url.startswith(prefix) and not rest.startswith(("/", "file:")) and rest != ":memory:":  # file: is a URI
+        return prefix + str(folder / rest)
     return url
