@@ -124,6 +124,14 @@ class Context:
         return self.app.classifier
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from socialcare import __version__
+
+        sys.stdout.write(f"socialcare {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -136,6 +144,9 @@ def main_options(
         str | None,
         typer.Option("--as", help="Your name in the audit log [env: SOCIALCARE_AGENT; else config agent, else login]"),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -235,16 +246,32 @@ def _span(seconds: int) -> str:
     return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d"
 
 
+def _known_status(value: str) -> str:
+    if value not in cases.STATUSES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(cases.STATUSES)}")
+    return value
+
+
+def _known_channel(config: Config, channel: str | None) -> None:
+    """An account name or a platform of the config: a typo must not read as "no open cases"."""
+    known = set(config.accounts) | {a.platform for a in config.accounts.values()}
+    if channel is not None and channel not in known:
+        raise UserError(f"no account or platform {channel!r} in the config (known: {', '.join(sorted(known))})")
+
+
 @app.command("queue")
 def queue_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-    status: Annotated[str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.")] = "open",
+    status: Annotated[
+        str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.", callback=_known_status)
+    ] = "open",
     channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
 ) -> None:
     """The cases to answer, soonest deadline first, with the time left."""
     application = _ctx(ctx).ready_app()
+    _known_channel(application.config, channel)
     with session_scope(application.engine) as session:
         rows = cases.queue(
             session, QueueFilter(status=status, channel=channel, limit=limit), calendars=application.config.calendar_for
@@ -916,11 +943,17 @@ def sandbox_seed(ctx: typer.Context, account: SandboxAccount = None) -> None:
         seed = json.loads(SEED_PATH.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"cannot read the bundled seed {SEED_PATH}: {err}") from None
+    there = {(post["author"], post["text"]): str(post["id"]) for post in connector.posts()}
     ids: dict[str, str] = {}
-    for item in seed:
+    for item in seed:  # a post already there is not posted again: seeding twice makes no duplicate cases
+        known = there.get((item["author"], item["text"]))
         reply_to = ids.get(item["reply_to"]) if item.get("reply_to") else None
-        ids[item["key"]] = connector.post(item["author"], item["text"], name=item.get("name"), reply_to=reply_to)
-    console.print(Text(f"posted {len(seed)} messages on the sandbox ({connector.settings.path})"))
+        ids[item["key"]] = known or connector.post(
+            item["author"], item["text"], name=item.get("name"), reply_to=reply_to
+        )
+    posted = sum(1 for item in seed if (item["author"], item["text"]) not in there)
+    already = f"; {len(seed) - posted} were there already" if posted < len(seed) else ""
+    console.print(Text(f"posted {posted} messages on the sandbox ({connector.settings.path}){already}"))
 
 
 def _mount_sentiment() -> None:

@@ -128,10 +128,10 @@ class Worker:
         outcome = coordinator.poll(self.app.engine, connector, interval, now=now)
         if outcome.skipped:
             log.debug("%s: skipped, %s", name, outcome.skipped)
-        elif outcome.error is None and (outcome.fetched or outcome.outbound):
+        elif outcome.error is None and (outcome.new or outcome.outbound):
             log.info("%s: fetched %d, new %d, ours %d", name, outcome.fetched, outcome.new, outcome.outbound)
         elif outcome.error is None:
-            log.debug("%s: nothing new", name)
+            log.debug("%s: nothing new (fetched %d)", name, outcome.fetched)
         elif outcome.local and self.app.note_local_failure(name, outcome.error):
             log.error("%s: %s (this process lacks it; the account is left as it is)", name, outcome.error)
         return outcome.next_due
