@@ -201,21 +201,29 @@ def db_upgrade(ctx: typer.Context) -> None:
 def poll(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Per account and in all, as JSON (errors redacted).")] = False,
 ) -> None:
     """Fetch new messages from every account (or one) and queue them."""
     application = _ctx(ctx).ready_app()
     names = [application.config.account(account).name] if account else list(application.channels)
-    failed = False
+    polled = []
     for name in names:
         outcome = application.poll(name, force=True)
-        if outcome.error:
-            failed = True
-            say_error(f"{name}: {outcome.error}")
+        error = redact(outcome.error) if outcome.error else None
+        polled.append({"account": name, "fetched": outcome.fetched, "new": outcome.new, "error": error})
+        if as_json:
+            continue
+        if error:
+            say_error(f"{name}: {error}")
         else:
             console.print(Text(f"{name}: fetched {outcome.fetched}, new {outcome.new}"))
     processed = application.process()
-    console.print(Text(f"classified {processed.classified}, cases updated {processed.cases}"))
-    if failed:
+    if as_json:
+        done = {"accounts": polled, "classified": processed.classified, "cases": processed.cases}
+        sys.stdout.write(json.dumps(done, ensure_ascii=False) + "\n")
+    else:
+        console.print(Text(f"classified {processed.classified}, cases updated {processed.cases}"))
+    if any(p["error"] for p in polled):
         raise typer.Exit(1)
 
 
@@ -573,13 +581,22 @@ def wait(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id."
 
 
 @app.command()
-def send(ctx: typer.Context) -> None:
+def send(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="The counts as JSON.")] = False,
+) -> None:
     """Post every approved reply on its channel, in its thread."""
     application = _ctx(ctx).ready_app()
-    result = application.send()
-    console.print(
-        Text(f"sent {result.sent}, failed {result.failed}, deferred {result.deferred}, recovered {result.recovered}")
-    )
+    try:
+        result = application.send()
+    except KeyboardInterrupt:
+        say_error("interrupted: a reply in flight is approved again and is looked for on its channel before a retry")
+        raise typer.Exit(130) from None
+    counts = {"sent": result.sent, "failed": result.failed, "deferred": result.deferred, "recovered": result.recovered}
+    if as_json:
+        sys.stdout.write(json.dumps(counts) + "\n")
+    else:
+        console.print(Text(", ".join(f"{key} {value}" for key, value in counts.items())))
     if result.failed:
         raise typer.Exit(1)
 
@@ -743,18 +760,22 @@ def report_cmd(
 
 
 @app.command()
-def doctor(ctx: typer.Context) -> None:
+def doctor(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One object per check, as JSON (secrets masked).")] = False,
+) -> None:
     """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""
     from socialcare import coordinator
 
     context = _ctx(ctx)
-    problems = 0
+    checks: list[dict[str, Any]] = []
 
     def report(ok: bool, what: str, detail: str) -> None:
-        nonlocal problems
-        problems += not ok
+        checks.append({"check": what, "ok": ok, "detail": redact(detail)})
+        if as_json:
+            return
         line = Text("ok   " if ok else "FAIL ", style="green" if ok else "bold red")
-        line.append(redact(f"{what}: {detail}"))
+        line.append(terminal.plain(redact(f"{what}: {detail}")))
         console.print(line, soft_wrap=True)
 
     application = context.app
@@ -805,7 +826,9 @@ def doctor(ctx: typer.Context) -> None:
             since = state.failing_since or state.last_poll_at
             when = since.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if since else "?"
             report(False, name, f"{who}, but it has been failing since {when} ({state.last_error})")
-    if problems:
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": all(c["ok"] for c in checks), "checks": checks}, ensure_ascii=False) + "\n")
+    if not all(c["ok"] for c in checks):
         raise typer.Exit(1)
 
 

@@ -95,6 +95,10 @@ class Worker:
         error = None
         try:
             due = self.handlers[claim.kind](claim.key, at)
+        except KeyboardInterrupt:  # Ctrl-C on `send`: the item is free again now, not leased until its lease ends
+            with session_scope(self.app.engine) as session:
+                work.release(session, claim, due_at=at, error="interrupted")
+            raise
         except Exception as err:  # a bug in one item's work must not stop the others
             error = redact(f"{type(err).__name__}: {err}")
             if is_conflict(err):  # another worker or a person changed the same rows first: simply again
