@@ -43,6 +43,24 @@ class QueueFilter:
     status: str = "open"
     channel: str | None = None
     limit: int | None = None
+    intent: str | None = None
+    """Of the customer's newest message (its verdict)."""
+    language: str | None = None
+    priority: str | None = None
+    customer: str | None = None
+    """A handle (with or without @), or part of a display name; case does not matter."""
+    containing: str | None = None
+    """Part of the customer's newest message; case does not matter."""
+
+    @property
+    def by_message(self) -> bool:
+        """Filters on the newest message are applied to the rows, so ``limit`` is applied after them."""
+        return self.intent is not None or self.containing is not None
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        if self.intent is not None and row["intent"] != self.intent:
+            return False
+        return self.containing is None or self.containing.casefold() in (row["message"] or "").casefold()
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
@@ -82,16 +100,26 @@ def queue(
         query = query.where(Case.status == wanted.status)
     if wanted.channel:
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
+    if wanted.priority:
+        query = query.where(Case.priority == wanted.priority)
+    if wanted.language:
+        query = query.where(Case.language == wanted.language)
+    if wanted.customer:
+        who = wanted.customer.removeprefix("@").lower()
+        query = query.where(
+            (sa.func.lower(Identity.handle) == who)
+            | sa.func.lower(sa.func.coalesce(Identity.display_name, "")).contains(who, autoescape=True)
+        )
     rank = sa.case({p.value: p.rank for p in Priority}, value=col(Case.priority))
     query = query.order_by(col(Case.due_at), rank, col(Case.id))
-    if wanted.limit is not None:
+    if wanted.limit is not None and not wanted.by_message:
         query = query.limit(wanted.limit)
     rows = session.exec(query).all()
     ids = [case.id for case, _, _ in rows if case.id is not None]
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
     at = now or utcnow()
     claims = team.holders(session, ids, at)
-    return [
+    listed = [
         {
             **_row(
                 case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars
@@ -100,6 +128,9 @@ def queue(
         }
         for case, account, identity in rows
     ]
+    if wanted.by_message:
+        listed = [row for row in listed if wanted.keeps(row)][: wanted.limit]
+    return listed
 
 
 def _claim_fields(claim: Claim | None) -> dict[str, Any]:

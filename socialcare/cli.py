@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, customers, db, review_keys, team, terminal
+from socialcare import cases, customers, db, filters, review_keys, team, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -274,16 +274,20 @@ def queue_cmd(
     status: Annotated[
         str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.", callback=_known_status)
     ] = "open",
-    channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
+    channel: filters.ChannelOption = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
     """The cases to answer, soonest deadline first, with the time left."""
     application = _ctx(ctx).ready_app()
     _known_channel(application.config, channel)
+    wanted = QueueFilter(status, channel, limit, intent, language, priority, customer, containing)
     with session_scope(application.engine) as session:
-        rows = cases.queue(
-            session, QueueFilter(status=status, channel=channel, limit=limit), calendars=application.config.calendar_for
-        )
+        rows = cases.queue(session, wanted, calendars=application.config.calendar_for)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -470,41 +474,114 @@ def _connector_for_case(application: App, case_id: int):  # type: ignore[no-unty
     return application.channels.get(account.name)
 
 
+CaseIds = Annotated[
+    list[int] | None, typer.Argument(help="Case ids (or --all-matching with filters).", show_default=False)
+]
+AllMatching = Annotated[
+    bool, typer.Option("--all-matching", help="Every open case the filters match (as `queue` lists them).")
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before acting on several cases.")]
+
+
+def _targets(
+    application: App, given: list[int] | None, all_matching: bool, wanted: QueueFilter, verb: str, yes: bool
+) -> list[int]:
+    """The cases to act on: those named, or every open case the filters match after a confirmation
+    that says how many (``--yes`` skips it)."""
+    if bool(given) == all_matching:
+        raise UserError("give case ids, or --all-matching with filters (`socialcare queue --help` lists them)")
+    if given:
+        ids = list(dict.fromkeys(given))
+    else:
+        _known_channel(application.config, wanted.channel)
+        with session_scope(application.engine) as session:
+            ids = [row["id"] for row in cases.queue(session, wanted) if row["reply_status"] in (None, "draft")]
+    if all_matching and not ids:
+        console.print(Text("no open case matches"))
+    elif all_matching and not yes:
+        shown = ", ".join(map(str, ids[:10])) + (", …" if len(ids) > 10 else "")
+        typer.confirm(f"{verb} {len(ids)} case(s) ({shown})?", abort=True)
+    return ids
+
+
+def _each(ids: list[int], act: Any) -> None:
+    """``act`` on every case, one transaction each; a case that cannot be done is one line, the rest go on."""
+    failed = 0
+    for case_id in ids:
+        try:
+            act(case_id)
+        except UserError as err:
+            failed += 1
+            say_error(str(err) if len(ids) == 1 else f"case {case_id}: {err}")
+    if len(ids) > 1:
+        console.print(Text(f"{len(ids) - failed} of {len(ids)} done"))
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def approve(
     ctx: typer.Context,
-    case: Annotated[int, typer.Argument(help="Case id.")],
+    case: CaseIds = None,
     text: Annotated[
         str | None, typer.Option(help="Send this instead of the draft (also over a reply already approved).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
+    all_matching: AllMatching = False,
+    yes: Yes = False,
+    channel: filters.ChannelOption = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
-    """Approve a case's reply (the draft, or --text); `send` or the daemon posts it."""
+    """Approve cases' replies (the draft, or --text); `send` or the daemon posts them."""
     application = _ctx(ctx).ready_app()
     agent = _ctx(ctx).agent
-    connector = _connector_for_case(application, case)
-    with session_scope(application.engine) as session:
-        team.check_free(session, case, agent, force=force)
-        reply = cases.approve(session, case, agent, connector, text)
-        team.done(session, case, agent)
-    console.print(Text(f"case {case}: reply {reply.id} approved"))
+    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    ids = _targets(application, case, all_matching, wanted, "approve", yes)
+
+    def one(case_id: int) -> None:
+        connector = _connector_for_case(application, case_id)
+        with session_scope(application.engine) as session:
+            team.check_free(session, case_id, agent, force=force)
+            reply = cases.approve(session, case_id, agent, connector, text)
+            team.done(session, case_id, agent)
+        console.print(Text(f"case {case_id}: reply {reply.id} approved"))
+
+    _each(ids, one)
 
 
 @app.command()
 def reject(
     ctx: typer.Context,
-    case: Annotated[int, typer.Argument(help="Case id.")],
     reason: Annotated[str, typer.Option(help="Why no reply is sent (kept in the audit log).")],
+    case: CaseIds = None,
     force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
+    all_matching: AllMatching = False,
+    yes: Yes = False,
+    channel: filters.ChannelOption = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
-    """Close a case without replying: spam, duplicate, answered elsewhere."""
+    """Close cases without replying: spam, duplicate, answered elsewhere."""
     application = _ctx(ctx).ready_app()
     agent = _ctx(ctx).agent
-    with session_scope(application.engine) as session:
-        team.check_free(session, case, agent, force=force)
-        cases.reject(session, case, agent, reason)
-        team.done(session, case, agent)
-    console.print(Text(f"case {case} closed: {terminal.cut(reason, 200)}"))
+    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    ids = _targets(application, case, all_matching, wanted, "reject", yes)
+
+    def one(case_id: int) -> None:
+        with session_scope(application.engine) as session:
+            team.check_free(session, case_id, agent, force=force)
+            cases.reject(session, case_id, agent, reason)
+            team.done(session, case_id, agent)
+        console.print(Text(f"case {case_id} closed: {terminal.cut(reason, 200)}"))
+
+    _each(ids, one)
 
 
 @app.command()
