@@ -106,3 +106,24 @@ def test_reopen_an_answered_case(seeded: Workspace) -> None:
     rows = json.loads(seeded.run("queue", "--json").out)
     assert [str(r["id"]) for r in rows] == [case]
     assert trail(seeded, case)[-1] == ("dana", "case.reopened")
+
+
+def test_show_says_who_did_what_and_why_without_a_countdown(seeded: Workspace) -> None:
+    case = case_id(seeded)
+    assert seeded.run("reject", case, "--reason", "duplicate of 12").code == 0
+    shown = seeded.run("show", case).out
+    assert "closed" in shown and "duplicate of 12" in shown
+    assert "overdue" not in shown and "due " not in shown
+    assert "audit trail:" in shown and "dana case.closed  reason=duplicate of 12" in shown
+    assert "sentiment neutral · intent question · complaint no · language en" in shown
+
+
+def test_show_names_who_approved_and_why_a_reply_failed(seeded: Workspace) -> None:
+    case = case_id(seeded)
+    assert seeded.run("approve", case).code == 0
+    with db.session_scope(db.make_engine(seeded.database_url)) as session:
+        reply = session.exec(select(Reply).where(Reply.case_id == int(case))).one()
+        reply.status, reply.last_error = "failed", "PermanentError: the thread is locked"
+        session.add(reply)
+    shown = seeded.run("show", case).out
+    assert "approved by dana" in shown and "failed: PermanentError: the thread is locked" in shown
