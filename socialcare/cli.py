@@ -554,6 +554,28 @@ def report_cmd(
 
 
 @app.command()
+def simulate(
+    ctx: typer.Context,
+    replay: Annotated[Path, typer.Option("--replay", help="A Customer Support on Twitter CSV file.")],
+    agents: Annotated[
+        str, typer.Option("--agents", help="People on the team, or auto: the fewest keeping 99 %.")
+    ] = "auto",
+    handle_time: Annotated[str, typer.Option("--handle-time", help="Time a person takes per draft.")] = "4m",
+    shifts: Annotated[str, typer.Option("--shifts", help="Comma-separated daily shifts, team's time.")] = "00:00-24:00",
+    speed: Annotated[str, typer.Option("--speed", help="600x paces the replay; max runs flat out.")] = "max",
+    quick: Annotated[bool, typer.Option("--quick", help="Flat out whatever --speed says (CI).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every figure as JSON.")] = False,
+) -> None:
+    """Replay real conversations through the product on a simulated clock: how many people the team needs."""
+    from socialcare import simulate as simulation
+
+    context = _ctx(ctx)
+    config_path = context.path if context.explicit or context.path.exists() else None
+    options = {"agents": agents, "handle_time": handle_time, "shifts": shifts, "speed": speed}
+    sys.stdout.write(simulation.command(replay, **options, quick=quick, as_json=as_json, config_path=config_path))
+
+
+@app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""
     context = _ctx(ctx)
