@@ -18,6 +18,7 @@ from socialcare.models import Account, utcnow
 if TYPE_CHECKING:  # the pipeline's modules load in the commands that run it: `queue` and `show` start fast
     from connectors.base import Connector
     from sentiment.base import Classifier
+    from socialcare.cases import SavedAnswers
     from socialcare.coordinator import PollOutcome
     from socialcare.drafting import Drafter
     from socialcare.outbox import SendResult
@@ -60,8 +61,22 @@ class App:
     @cached_property
     def drafter(self) -> Drafter:
         from socialcare.drafting import Drafter
+        from socialcare.faq import Faq
 
-        return Drafter(self.config.templates, self.config.language)
+        return Drafter(self.config.templates, self.config.language, Faq(self.config.faq_folder))
+
+    @property
+    def saved_answers(self) -> SavedAnswers:
+        """The team's saved answers as ``show`` and ``review`` suggest them."""
+        from socialcare.cases import SavedAnswers
+
+        return SavedAnswers(self.drafter.faq, self.config.faq.min_score, self.drafter.language_for)
+
+    def tone_guard(self, text: str) -> str | None:
+        """Why a reply must not go out as it reads (``[tone]``), or None."""
+        from socialcare import tone
+
+        return tone.refusal(text, self.classifier, self.config.tone)
 
     @cached_property
     def channels(self) -> dict[str, Connector]:

@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, customers, db, filters, review_keys, team, terminal
+from socialcare import cases, customers, db, faq, filters, review_keys, team, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -72,7 +72,11 @@ customer_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+faq_app = typer.Typer(
+    help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(customer_app, name="customer")
+app.add_typer(faq_app, name="faq")
 
 
 def say_error(message: str) -> None:
@@ -308,7 +312,7 @@ def queue_cmd(
             Text(row["priority"], style="bold red" if row["priority"] != "normal" else ""),
             Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
             Text(terminal.cut(row["customer"], terminal.NAME_WIDTH)),
-            Text(row["reply_status"] or "-"),
+            Text(row["reply_status"] or ("reject?" if row["suggestion"] else "-")),
             Text(terminal.cut(row["held_by"] or "-", 16), style="magenta" if row["held_by"] else "dim"),
             Text(terminal.cut(row["message"], 400)),
         ]
@@ -346,7 +350,7 @@ def show(
     """One case: its messages with verdicts, the customer's history, the draft."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        detail = cases.show(session, case, calendars=application.config.calendar_for)
+        detail = cases.show(session, case, calendars=application.config.calendar_for, saved=application.saved_answers)
     if as_json:
         console.print_json(json.dumps(detail, ensure_ascii=False))
         return
@@ -390,6 +394,12 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
     if detail["held_by"]:
         head.append(f"\nheld by {terminal.cut(detail['held_by'], 64)} until {when(detail['held_until'])}")
     console.print(Panel(head))
+    if detail["suggestion"]:
+        console.print(Text(f"suggested: reject, no reply ({detail['suggestion']})", style="yellow"))
+    for saved in detail["saved_answers"]:
+        console.print(
+            Text(f"saved answer {saved['id']} ({saved['score']:.2f}): {terminal.cut(saved['answer'], 100)}", "yellow")
+        )
     for message in detail["messages"]:
         verdict = message["verdict"]
         line = Text()
@@ -417,6 +427,8 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
             label = "failed" if reply["status"] == "failed" else "last error"
             body.append(f"\n{label}: {terminal.cut(reply['error'], 300)}", style="red")
         console.print(Panel(body, title=Text(title), title_align="left"))
+    if detail["same_as"]:
+        _warn_repeats(detail["same_as"])
     for entry in detail["notes"]:
         line = Text(f"note {when(entry['at'])} {terminal.cut(entry['author'], 64)}: ", style="yellow")
         line.append_text(terminal.safe_text(entry["text"]))
@@ -432,7 +444,7 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
         console.print(line)
 
 
-_AUDIT_KEYS = ("reason", "error", "via", "was", "by", "from", "holder", "attempt", "kind", "message")
+_AUDIT_KEYS = ("reason", "error", "via", "was", "by", "from", "holder", "attempt", "kind", "message", "forced")
 """What an audit entry's detail tells a teammate, in this order; the rest (a replaced text, ids) is in --json."""
 
 
@@ -526,7 +538,12 @@ def approve(
     text: Annotated[
         str | None, typer.Option(help="Send this instead of the draft (also over a reply already approved).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Approve even if the tone guard refuses the reply or a teammate holds the case (audited)."
+        ),
+    ] = False,
     all_matching: AllMatching = False,
     yes: Yes = False,
     channel: filters.ChannelOption = None,
@@ -546,11 +563,18 @@ def approve(
         connector = _connector_for_case(application, case_id)
         with session_scope(application.engine) as session:
             team.check_free(session, case_id, agent, force=force)
-            reply = cases.approve(session, case_id, agent, connector, text)
+            reply = cases.approve(session, case_id, agent, connector, text, guard=application.tone_guard, force=force)
             team.done(session, case_id, agent)
+            same = cases.repeats(session, reply)
         console.print(Text(f"case {case_id}: reply {reply.id} approved"))
+        _warn_repeats(same)
 
     _each(ids, one)
+
+
+def _warn_repeats(same: list[str]) -> None:
+    if same:
+        console.print(Text(f"note: same text as {', '.join(same[:3])}", style="yellow"))
 
 
 @app.command()
@@ -684,7 +708,9 @@ def review(ctx: typer.Context) -> None:
     application = _ctx(ctx).ready_app()
     agent = _ctx(ctx).agent
     with session_scope(application.engine) as session:
-        rows = [row for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+        rows = [
+            row for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft" or row["suggestion"]
+        ]
     ids = [row["id"] for row in rows if row["held_by"] in (None, agent)]
     if len(ids) < len(rows):
         console.print(Text(f"leaving {len(rows) - len(ids)} case(s) that teammates hold"))
@@ -695,13 +721,15 @@ def review(ctx: typer.Context) -> None:
     try:
         for position, case_id in enumerate(ids, 1):
             with session_scope(application.engine) as session:
-                detail = cases.show(session, case_id, calendars=application.config.calendar_for)
+                detail = cases.show(
+                    session, case_id, calendars=application.config.calendar_for, saved=application.saved_answers
+                )
             draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
-            if draft is None:  # approved or answered since the list was made
+            if draft is None and not detail["suggestion"]:  # approved or answered since the list was made
                 continue
             console.rule(f"{position}/{len(ids)}")
             _render_case(detail, application.config)
-            if not _review_one(application, case_id, draft, tally, agent):
+            if not _review_one(application, case_id, draft or "", tally, agent):
                 break
     except (KeyboardInterrupt, typer.Abort):
         console.print(Text(f"\nstopped: {tally}"))
@@ -719,10 +747,14 @@ def _review_one(application: App, case_id: int, draft: str, tally: review_keys.T
                 connector = _connector_for_case(application, case_id)
                 with session_scope(application.engine) as session:
                     team.check_free(session, case_id, agent)
-                    cases.approve(session, case_id, agent, connector, text if edited else None)
+                    reply = cases.approve(
+                        session, case_id, agent, connector, text if edited else None, guard=application.tone_guard
+                    )
                     team.done(session, case_id, agent)
+                    same = cases.repeats(session, reply)
                 tally.count("edited" if edited else "approved")
                 console.print(Text(f"case {case_id}: approved" + (" with your edit" if edited else "")))
+                _warn_repeats(same)
                 return True
             if choice == "e":
                 text, edited = _edit(text), True
@@ -735,7 +767,7 @@ def _review_one(application: App, case_id: int, draft: str, tally: review_keys.T
                     cases.reject(session, case_id, agent, reason)
                     team.done(session, case_id, agent)
                 tally.count("rejected")
-                console.print(Text(f"case {case_id}: closed ({reason})"))
+                console.print(Text(f"case {case_id}: closed ({terminal.cut(reason, 200)})"))
                 return True
             if choice == "s":
                 tally.count("skipped")
@@ -834,6 +866,28 @@ def report_cmd(
         sys.stdout.write(reporting.render_text(built))
     for line in done:
         (sys.stderr if as_json else sys.stdout).write(line + "\n")
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    replay: Annotated[Path, typer.Option("--replay", help="A Customer Support on Twitter CSV file.")],
+    agents: Annotated[
+        str, typer.Option("--agents", help="People on the team, or auto: the fewest keeping 99 %.")
+    ] = "auto",
+    handle_time: Annotated[str, typer.Option("--handle-time", help="Time a person takes per draft.")] = "4m",
+    shifts: Annotated[str, typer.Option("--shifts", help="Comma-separated daily shifts, team's time.")] = "00:00-24:00",
+    speed: Annotated[str, typer.Option("--speed", help="600x paces the replay; max runs flat out.")] = "max",
+    quick: Annotated[bool, typer.Option("--quick", help="Flat out whatever --speed says (CI).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every figure as JSON.")] = False,
+) -> None:
+    """Replay real conversations through the product on a simulated clock: how many people the team needs."""
+    from socialcare import simulate as simulation
+
+    context = _ctx(ctx)
+    config_path = context.path if context.explicit or context.path.exists() else None
+    options = {"agents": agents, "handle_time": handle_time, "shifts": shifts, "speed": speed}
+    sys.stdout.write(simulation.command(replay, **options, quick=quick, as_json=as_json, config_path=config_path))
 
 
 @app.command()
@@ -963,6 +1017,16 @@ def customer_unlink(ctx: typer.Context, who: Who) -> None:
     with session_scope(application.engine) as session:
         customer = customers.unlink(session, who, _ctx(ctx).agent)
     console.print(Text(f"{who} is customer {customer.id} now, on its own"))
+
+
+@faq_app.command("add")
+def faq_add(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Save the case's approved or sent reply as a saved answer, with the customer's message as its example."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        language, entry = cases.saved_answer(session, case, application.drafter.language_for)
+    path = faq.append(application.config.faq_folder, language, entry)
+    console.print(Text(f"saved answer {entry.id} added to {path}"))
 
 
 def _sandbox(context: Context, account: str | None):  # type: ignore[no-untyped-def]

@@ -375,8 +375,13 @@ def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
         session.add(reply)
 
 
-def approve(session: Session, reply: Reply, actor: str, now: datetime | None = None) -> None:
-    """Approved for sending: the idempotency key is made now and kept for every attempt."""
+def approve(
+    session: Session, reply: Reply, actor: str, now: datetime | None = None, detail: dict[str, Any] | None = None
+) -> None:
+    """Approved for sending: the idempotency key is made now and kept for every attempt.
+
+    ``detail`` goes into the audit entry and the event: a tone refusal a person overrode (``forced``).
+    """
     now = now or utcnow()
     _move_reply(reply, "approve")
     reply.approved_by, reply.approved_at = actor, now
@@ -384,7 +389,7 @@ def approve(session: Session, reply: Reply, actor: str, now: datetime | None = N
     session.add(reply)
     session.flush()
     work.schedule(session, work.SEND, str(reply.id), now)
-    _note(session, actor, "reply.approved", reply=reply, at=now, account_id=_account_of(session, reply))
+    _note(session, actor, "reply.approved", reply=reply, at=now, detail=detail, account_id=_account_of(session, reply))
 
 
 def unapprove(session: Session, reply: Reply, actor: str) -> None:
@@ -403,6 +408,33 @@ def unapprove(session: Session, reply: Reply, actor: str) -> None:
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.unapproved", reply=reply, account_id=_account_of(session, reply))
+
+
+def forced(session: Session, reply: Reply) -> bool:
+    """Whether a person approved this reply over the tone guard (``approve --force``)."""
+    approvals = session.exec(
+        select(Event.detail)
+        .where(Event.reply_id == reply.id, Event.kind == "reply.approved")
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    ).first()
+    return bool(approvals and approvals.get("forced"))
+
+
+def refuse_tone(session: Session, reply: Reply, actor: str, reason: str) -> None:
+    """Not sent: the reply reads wrong (tone guard at send time). Back to draft with the reason, for a person."""
+    _move_reply(reply, "unapprove")
+    reply.approved_by, reply.approved_at, reply.last_error = None, None, f"tone: {reason}"
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(
+        session,
+        actor,
+        "reply.tone_refused",
+        reply=reply,
+        detail={"reason": reason},
+        account_id=_account_of(session, reply),
+    )
 
 
 def claim_for_sending(session: Session, reply_id: int, actor: str, now: datetime) -> Reply | None:

@@ -11,9 +11,12 @@ from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+import connectors.base
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The product's one clock (``connectors.base.utcnow``), which a simulation can set."""
+    return connectors.base.utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

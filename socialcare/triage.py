@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+import connectors
 from sentiment.base import Classifier, Intent
 from socialcare import calendars, lifecycle, satisfaction
 from socialcare.config import Config
-from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, first_name, plain
+from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, Reading, choose, first_name, greeting_name, plain
+from socialcare.languages import Said, conversation_language
 from socialcare.models import (
     Account,
     Case,
@@ -176,6 +178,9 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
         lifecycle.mark_answered(session, case, at=answered or now, up_to=None, actor="platform", via="platform")
         return
     verdicts = [v for _, v in waiting if v is not None]
+    readings = [reading(m, v) for m, v in waiting if v is not None]
+    earlier = said_before(session, case)
+    suggest_reject = choose(Priority.NORMAL, readings).reject is not None
     priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
     account = session.get(Account, case.account_id)
     assert account is not None
@@ -186,15 +191,16 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
     target = target_for(session, case, config, account, priority)
     calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
     due = max(calendar.add(since, target), case.promised_at or since)
-    held = policy.enabled and not _sent_already(session, case, ReplyKind.HOLDING)
+    held = policy.enabled and not suggest_reject and not _sent_already(session, case, ReplyKind.HOLDING)
     hold_at = calendar.add(since, target * policy.at) if held and case.promised_at is None else None
     lifecycle.set_deadline(session, case, since, due, hold_at=hold_at)
-    latest, latest_verdict = waiting[-1]
-    case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
+    latest = waiting[-1][0]
+    case.language = case_language(session, case, drafter.languages)
     session.add(case)
-    _ensure_draft(session, case, account, latest, verdicts, drafter)
+    _ensure_draft(session, case, account, latest, readings, earlier, drafter, config)
     if (
-        policy.after_hours
+        not suggest_reject
+        and policy.after_hours
         and not calendar.is_open(now)
         and not _sent_already(session, case, ReplyKind.AFTER_HOURS, since)
     ):
@@ -266,9 +272,19 @@ def refresh_case(session: Session, case_id: int, config: Config, drafter: Drafte
 
 
 def _ensure_draft(
-    session: Session, case: Case, account: Account, latest: Message, verdicts: Sequence[Verdict], drafter: Drafter
+    session: Session,
+    case: Case,
+    account: Account,
+    latest: Message,
+    readings: Sequence[Reading],
+    earlier: Sequence[Reading],
+    drafter: Drafter,
+    config: Config,
 ) -> None:
-    """One pending reply per case: a fresh draft follows the customer's newest message."""
+    """One pending reply per case: a fresh draft follows the customer's newest message.
+
+    A case that is only a broadcast or promotion gets no draft: it is suggested for rejection.
+    """
     pending = session.exec(
         select(Reply).where(
             Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
@@ -276,17 +292,30 @@ def _ensure_draft(
     ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return
+    choice = choose(case.priority, readings, earlier)
+    if choice.reject is not None:
+        return
     identity = session.get(Identity, case.identity_id)
     assert identity is not None and latest.id is not None and case.id is not None
-    intent = _case_intent(verdicts)
+    limit = _max_length(config, account)
+    answer = None
+    if choice.template in SAVED_ANSWER_FOR:
+        said = " ".join(r.text for r in readings)
+        best = drafter.faq.matches(said, drafter.language_for(case.language), config.faq.use_from, limit=2)
+        answer = " ".join(m.entry.answer for m in best) or None  # "what time… also, parking?": both answers
     text, language = drafter.draft(
         DraftRequest(
             language=case.language,
-            intent=intent,
-            is_complaint=any(v.is_complaint for v in verdicts),
-            customer_name=first_name(identity.display_name, identity.handle),
+            intent=choice.template,
+            is_complaint=choice.apology,
+            customer_name=greeting_name(account.platform, identity.display_name, identity.handle),
             channel=account.platform,
             handle=plain(identity.handle)[:NAME_LENGTH],
+            seen=recent_replies(session, case),
+            elsewhere=channel_replies(session, case),
+            fits=(lambda t: len(t) <= limit) if limit is not None else None,
+            answer=answer,
+            waited=choice.waited,
         )
     )
     if pending is None:
@@ -296,8 +325,105 @@ def _ensure_draft(
     session.flush()
 
 
-def _case_intent(verdicts: Sequence[Verdict]) -> str:
-    """The most pressing intent among the messages still waiting."""
-    order = [i.value for i in Intent]
-    found = {v.intent for v in verdicts}
-    return min(found, key=order.index) if found else Intent.OTHER.value
+SAVED_ANSWER_FOR = frozenset({"question", "default", "complaint", "refund", "exchange"})
+"""Replies a saved answer can stand in for: never an urgent case's, never thanks or praise."""
+
+
+def reading(message: Message, verdict: Verdict) -> Reading:
+    return Reading(
+        label=verdict.label,
+        intent=verdict.intent,
+        intents=tuple(verdict.intents or ()),
+        is_complaint=verdict.is_complaint,
+        text=message.text,
+    )
+
+
+def said_before(session: Session, case: Case, limit: int = 5) -> list[Reading]:
+    """The customer's latest messages in this case that were already answered: the mood the conversation is in."""
+    rows = session.exec(
+        select(Message, Verdict)
+        .join(Verdict, col(Verdict.message_id) == Message.id)
+        .where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_not(None)
+        )
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [reading(m, v) for m, v in reversed(rows)]
+
+
+def case_language(session: Session, case: Case, known: list[str]) -> str | None:
+    """The case's language from everything the customer wrote in it, the platform's tags and their earlier cases."""
+    said = [
+        Said(message.text[:2000], verdict.language if verdict else None, message.language)
+        for message, verdict in session.exec(
+            select(Message, Verdict)
+            .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+            .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+    ]
+    earlier = session.exec(
+        select(Case.language)
+        .where(Case.identity_id == case.identity_id, Case.id != case.id)
+        .order_by(col(Case.id).desc())
+        .limit(5)
+    ).all()
+    return conversation_language(said, earlier, known)
+
+
+RECENT = 20
+"""Our replies looked at for wording already used: the customer's and the thread's latest."""
+
+
+def recent_replies(session: Session, case: Case) -> list[str]:
+    """Our latest answers to this customer and to anyone in this thread (other than this case's own draft), withdrawn
+    drafts included."""
+    same = (col(Case.identity_id) == case.identity_id) | (
+        (col(Case.account_id) == case.account_id) & (col(Case.thread_id) == case.thread_id)
+    )
+    return list(
+        session.exec(
+            select(Reply.text)
+            .join(Case, col(Case.id) == Reply.case_id)
+            .where(
+                same,
+                Reply.kind == ReplyKind.ANSWER,
+                col(Reply.status).in_(_SEEN),
+                ~((col(Reply.case_id) == case.id) & (col(Reply.status) == ReplyStatus.DRAFT)),
+            )
+            .order_by(col(Reply.id).desc())
+            .limit(RECENT)
+        ).all()
+    )
+
+
+_SEEN = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT, ReplyStatus.WITHDRAWN)
+"""A withdrawn draft counts too: the team answered on the platform, and the next draft should not read the same."""
+
+
+def channel_replies(session: Session, case: Case) -> list[str]:
+    """Our latest answers on the channel, to anyone: a brand's public timeline should not read like one text."""
+    return list(
+        session.exec(
+            select(Reply.text)
+            .join(Case, col(Case.id) == Reply.case_id)
+            .where(
+                Case.account_id == case.account_id,
+                Reply.kind == ReplyKind.ANSWER,
+                col(Reply.case_id) != case.id,
+                col(Reply.status).in_(_SEEN),
+            )
+            .order_by(col(Reply.id).desc())
+            .limit(RECENT)
+        ).all()
+    )
+
+
+def _max_length(config: Config, account: Account) -> int | None:
+    """The channel's ``max_reply_length`` (an account setting where the connector has one)."""
+    own = config.accounts[account.name].options.get("max_reply_length") if account.name in config.accounts else None
+    if isinstance(own, int):
+        return own
+    return connectors.load(account.platform).capabilities.max_reply_length

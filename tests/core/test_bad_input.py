@@ -24,7 +24,6 @@ def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
         (("show", "999"), "no case 999"),
         (("approve", "999"), "no case 999"),
         (("reject", "999", "--reason", "spam"), "no case 999"),
-        (("queue", "--status", "pending"), "unknown status 'pending'"),
         (("sandbox", "post", "--author", "ann", "--text", "   "), "the post is empty"),
         (("sandbox", "post", "--author", "ann", "--reply-to", "77", "--text", "hi"), "no post with id 77"),
         (("poll", "--account", "nope"), "no account named 'nope'"),
