@@ -26,6 +26,14 @@ if TYPE_CHECKING:  # Jinja2 loads with the first Drafter: `queue` and `show` use
     import jinja2
 
 BUNDLED = Path(str(resources.files("socialcare.bundled") / "templates"))
+
+
+def template_languages(templates: Path | None) -> frozenset[str]:
+    """The languages that have templates (the team's folder and the bundled ones), from the file names alone."""
+    folders = [folder for folder in (templates, BUNDLED) if folder is not None and folder.is_dir()]
+    return frozenset(path.parent.name for folder in folders for path in folder.glob("*/*.j2"))
+
+
 VARIANTS = 5
 """A template is rendered with ``variant`` 0 to 4; each different text is one wording of it."""
 MIN_WORDS = 4
