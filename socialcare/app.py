@@ -81,7 +81,9 @@ class App:
         return SavedAnswers(Faq(self.config.faq_folder), self.config.faq.min_score, language_for)
 
     def tone_guard(self, text: str) -> str | None:
-        """Why a reply must not go out as it reads (``[tone]``), or None."""
+        """Why a reply must not go out as it reads (``[tone]``), or None; the model loads only when it is on."""
+        if not self.config.tone.enabled:
+            return None
         from socialcare import tone
 
         return tone.refusal(text, self.classifier, self.config.tone)
