@@ -303,7 +303,9 @@ def queue_cmd(
     if status == "quarantined":
         _render_quarantine(rows, zone, now)
         return
-    console.print(Text(f"{len(rows)} {status} case(s), times in {application.config.timezone}"))
+    channels = {row["account"] for row in rows}
+    where = f" on {terminal.cut(next(iter(channels)), terminal.NAME_WIDTH)}" if len(channels) == 1 else ""
+    console.print(Text(f"{len(rows)} {status} case(s){where}, times in {application.config.timezone}"))
     lines = [
         [
             Text(str(row["id"])),
@@ -319,7 +321,10 @@ def queue_cmd(
         for row in rows
     ]
     header = ["case", "due", "left", "priority", "channel", "customer", "reply", "held by", "message"]
-    for line in terminal.columns(header, lines, console.width, flex=8):
+    if where:  # one channel: named in the title, its column is room for the message
+        header, lines = header[:4] + header[5:], [line[:4] + line[5:] for line in lines]
+    shrink = tuple(i for i, name in enumerate(header) if name in ("channel", "customer", "held by"))
+    for line in terminal.columns(header, lines, console.width, flex=len(header) - 1, shrink=shrink):
         console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
@@ -337,7 +342,7 @@ def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> 
         for row in rows
     ]
     header = ["held", "channel", "message id", "author", "why", "text"]
-    for line in terminal.columns(header, lines, console.width, flex=5):
+    for line in terminal.columns(header, lines, console.width, flex=5, shrink=(1, 2, 3, 4)):
         console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 

@@ -62,11 +62,25 @@ def safe_text(text: str | None, style: str = "") -> Text:
     return Text(lines(text or ""), style=style)
 
 
-def columns(header: list[str], rows: list[list[Text]], width: int, flex: int) -> list[Text]:
+def columns(
+    header: list[str], rows: list[list[Text]], width: int, flex: int, shrink: tuple[int, ...] = ()
+) -> list[Text]:
     """One line per row at ``width`` cells: every column as wide as its widest cell, except ``flex``,
-    which takes what is left and is cut with an ellipsis (a listing is read, and grepped, line by line)."""
+    which takes what is left and is cut with an ellipsis (a listing is read, and grepped, line by line).
+
+    On a narrow terminal the ``shrink`` columns (names) give way first, down to 8 cells each, so that
+    ``flex`` keeps at least ``FLEX_MIN``.
+    """
     widths = [max([len(header[i]), *(r[i].cell_len for r in rows)]) for i in range(len(header))]
-    widths[flex] = max(10, width - sum(w for i, w in enumerate(widths) if i != flex) - 2 * (len(header) - 1))
+    gaps = 2 * (len(header) - 1)
+
+    def room() -> int:
+        return width - sum(w for i, w in enumerate(widths) if i != flex) - gaps
+
+    while room() < FLEX_MIN and any(widths[i] > 8 for i in shrink):
+        widest = max(shrink, key=lambda i: widths[i])
+        widths[widest] -= 1
+    widths[flex] = max(10, room())
     out = []
     for cells in [[Text(h, style="bold") for h in header], *rows]:
         line = Text()
@@ -79,3 +93,7 @@ def columns(header: list[str], rows: list[list[Text]], width: int, flex: int) ->
         line.truncate(width, overflow="ellipsis")
         out.append(line)
     return out
+
+
+FLEX_MIN = 24
+"""Cells the message keeps in a listing on an 80-column terminal."""
