@@ -987,6 +987,7 @@ def customer_show(
     zone, now = application.config.zone, datetime.now().astimezone()
     head = Text(f"customer {detail['id']}", style="bold")
     head.append(f"  {terminal.cut(detail['name'], 80)}")
+    head.append(f"  times in {application.config.timezone}", style="dim")
     for identity in detail["identities"]:
         head.append(f"\n  identity {identity['id']}: {identity['platform']}:{terminal.cut(identity['handle'], 80)}")
         for key in ("email", "phone"):
@@ -1090,6 +1091,8 @@ def sandbox_timeline(
         return
     zone = _ctx(ctx).config.zone
     now = datetime.now().astimezone()
+    if threads:
+        console.print(Text(f"times in {_ctx(ctx).config.timezone}", style="dim"))
     for thread in threads.values():
         for post in [thread, *thread["replies"]]:
             line = Text("  " if post["reply_to"] is not None else "")
