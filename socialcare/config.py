@@ -76,6 +76,16 @@ class SentimentConfig(BaseModel):
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    @model_validator(mode="after")
+    def _known_options(self) -> SentimentConfig:
+        import sentiment
+
+        try:
+            sentiment.check_options(self.backend, self.options)
+        except sentiment.BackendUnavailable as err:
+            raise ValueError(str(err)) from None
+        return self
+
 
 class DaemonConfig(_Section):
     """What is due runs within a second or two; these only bound the work of a worker that dies."""

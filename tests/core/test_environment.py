@@ -31,10 +31,10 @@ def cli(config: Path, *args: str, columns: int = 80) -> subprocess.CompletedProc
     return subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=120)
 
 
-def sqlite_space(tmp_path: Path, url: str, extra: str = "") -> Path:
+def sqlite_space(tmp_path: Path, url: str, top: str = "", tables: str = "") -> Path:
     config = tmp_path / "config" / "socialcare.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(extra + SANDBOX_CONFIG.format(database_url=url), encoding="utf-8")
+    config.write_text(top + SANDBOX_CONFIG.format(database_url=url) + tables, encoding="utf-8")
     return config
 
 
@@ -56,7 +56,7 @@ def test_a_read_only_database(tmp_path: Path, store: Path) -> None:
 
 
 def test_a_database_locked_by_another_writer(tmp_path: Path, store: Path) -> None:
-    config = sqlite_space(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", extra='lock_timeout = "1s"\n')
+    config = sqlite_space(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", top='lock_timeout = "1s"\n')
     holder = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -105,3 +105,19 @@ def test_init_print_is_the_file_as_it_is(tmp_path: Path, columns: int) -> None:
 def test_help_text_is_not_taken_as_markup(tmp_path: Path) -> None:
     assert "[env: SOCIALCARE_CONFIG" in cli(tmp_path / "none.toml", "--help", columns=200).stdout
     assert "[sentiment]" in cli(tmp_path / "none.toml", "sentiment", "train", "--help", columns=200).stdout
+
+
+def test_a_sentiment_option_typo_stops_queue_too(tmp_path: Path) -> None:
+    config = sqlite_space(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", tables='[sentiment]\nmodle = "x.npz"\n')
+    one_line_error(cli(config, "queue"), "'modle'", "[sentiment]")
+
+
+def test_the_sentiment_options_known_up_front_are_the_backends() -> None:
+    import inspect
+
+    import sentiment
+    from sentiment.hf import TransformersClassifier
+    from sentiment.offline import OfflineClassifier
+
+    for name, backend in (("offline", OfflineClassifier), ("transformers", TransformersClassifier)):
+        assert sentiment.OPTIONS[name] == tuple(inspect.signature(backend).parameters)
