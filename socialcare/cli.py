@@ -329,6 +329,7 @@ def queue_cmd(
 
 
 def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> None:
+    """A line per held message, and under it why it is held: the reason is what a person acts on."""
     console.print(Text(f"{len(rows)} message(s) held: the store could not take them as they came"))
     lines = [
         [
@@ -336,14 +337,17 @@ def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> 
             Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
             Text(terminal.cut(row["external_id"], terminal.NAME_WIDTH)),
             Text(terminal.cut(row["author"], terminal.NAME_WIDTH)),
-            Text(terminal.cut(row["error"], 40)),
             Text(terminal.cut(row["text"], 400)),
         ]
         for row in rows
     ]
-    header = ["held", "channel", "message id", "author", "why", "text"]
-    for line in terminal.columns(header, lines, console.width, flex=5, shrink=(1, 2, 3, 4)):
+    header = ["held", "channel", "message id", "author", "text"]
+    head, *listed = terminal.columns(header, lines, console.width, flex=4, shrink=(1, 2, 3))
+    console.print(head, no_wrap=True, overflow="ellipsis", crop=True)
+    for line, row in zip(listed, rows, strict=True):
         console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
+        why = Text(f"    why: {terminal.cut(row['error'], max(10, console.width - 9))}", style="dim")
+        console.print(why, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 @app.command()
