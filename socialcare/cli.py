@@ -824,6 +824,14 @@ def classify(
             else:
                 flag = "complaint" if verdict.is_complaint else "-"
                 sys.stdout.write(f"{verdict.label}\t{verdict.intent}\t{flag}\t{verdict.language or '-'}\n")
+        _progress(f"classified {min(start + 256, len(lines)):,} of {len(lines):,}", done=start + 256 >= len(lines))
+
+
+def _progress(said: str, *, done: bool) -> None:
+    """How far long work has got, on one line of a terminal's stderr; nothing when stderr is a file or pipe."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{said}" + ("\n" if done else ""))
+        sys.stderr.flush()
 
 
 @app.command()

@@ -94,3 +94,22 @@ def test_poll_and_doctor_json_hold_no_secret(workspace: Workspace, monkeypatch: 
     report = json.loads(doctor.out)
     assert report["ok"] is True
     assert [c["check"] for c in report["checks"]] == ["database", "sentiment", "sandbox"]
+
+
+def test_classify_shows_progress_on_a_terminal_only(workspace: Workspace) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import pexpect
+
+    command = ["-m", "socialcare", "--config", str(workspace.config), "classify"]
+    child = pexpect.spawn(sys.executable, command, env=dict(os.environ), encoding="utf-8", timeout=60)
+    child.sendline("my refund is late")
+    child.sendeof()
+    child.expect_exact("classified 1 of 1")
+    child.expect(pexpect.EOF)
+    piped = subprocess.run(
+        [sys.executable, *command], input="my refund is late\n", capture_output=True, text=True, check=True
+    )
+    assert "classified" not in piped.stderr and piped.stdout.count("\n") == 1
