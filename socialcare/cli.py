@@ -1074,12 +1074,23 @@ def sandbox_post(
     account: SandboxAccount = None,
 ) -> None:
     """Post on the sandbox as a customer would; prints the new post's id."""
+    given = {"author": author, "text": text, "name": name, "reply-to": reply_to, "email": email, "phone": phone}
+    for option, value in given.items():
+        _check_utf8(option, value)
     if not text.strip():
         raise UserError("the post is empty; give some --text")
     if not author.strip() or any(c.isspace() for c in author):
         raise UserError("--author must be a handle without spaces")
     connector = _sandbox(_ctx(ctx), account)
     sys.stdout.write(connector.post(author, text, name=name, reply_to=reply_to, email=email, phone=phone) + "\n")
+
+
+def _check_utf8(option: str, value: str | None) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: refused here rather than posted and quarantined."""
+    bad = next((c for c in value or "" if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        byte = f"byte 0x{ord(bad) - 0xDC00:02x}" if "\udc80" <= bad <= "\udcff" else f"U+{ord(bad):04X}"
+        raise UserError(f"--{option} is not valid UTF-8 (it holds the {byte}); set the terminal to UTF-8 and try again")
 
 
 @sandbox_app.command("timeline")
