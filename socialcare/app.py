@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from socialcare import channels, db, work
 from socialcare.config import Config
-from socialcare.models import Account, utcnow
+from socialcare.models import Account, Reply, utcnow
 
 if TYPE_CHECKING:  # the pipeline's modules load in the commands that run it: `queue` and `show` start fast
     from connectors.base import Connector
@@ -88,6 +88,38 @@ class App:
 
         return tone.refusal(text, self.classifier, self.config.tone)
 
+    @property
+    def sentiment_model(self) -> str:
+        """The configured backend and its options, as the tone guard's kept readings name it."""
+        import json
+
+        settings = self.config.sentiment
+        return json.dumps([settings.backend, settings.options], sort_keys=True, default=str)
+
+    def approval_guard(self, reply: Reply) -> str | None:
+        """``tone_guard`` for a reply being approved: the reading the daemon kept for its text, if any, so a
+        person approving a draft does not wait for the model to load; read now otherwise (an edited text)."""
+        if not self.config.tone.enabled:
+            return None
+        from socialcare import tone
+
+        known, refused = tone.stored(reply, self.config.tone, self.sentiment_model)
+        return refused if known else self.tone_guard(reply.text)
+
+    def read_tone(self) -> int:
+        """Read the tone of new drafts ahead of approval (the process that drafts has the model); how many."""
+        if not self.config.tone.enabled:
+            return 0
+        from socialcare import tone
+
+        read = 0
+        while True:
+            with db.session_scope(self.engine) as session:
+                step = tone.read_drafts(session, self.classifier, self.config.tone, self.sentiment_model, limit=STEP)
+            read += step
+            if step < STEP:
+                return read
+
     @cached_property
     def channels(self) -> dict[str, Connector]:
         return channels.build_all(self.config)
@@ -144,6 +176,7 @@ class App:
             if attached < STEP:
                 break
         Worker(self, work.worker_id("process")).run_due({work.REFRESH}, now)
+        self.read_tone()
         return ProcessOutcome(classified, len(cases), more=classified >= CLASSIFY_BATCH)
 
     def send(self, now: datetime | None = None) -> SendResult:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -35,9 +35,6 @@ from socialcare.models import (
     Verdict,
     utcnow,
 )
-
-if TYPE_CHECKING:  # the outbox loads with the commands that send, not with `queue`
-    from socialcare.outbox import Guard
 
 STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
@@ -377,7 +374,7 @@ def approve(
     connector: Connector | None,
     text: str | None = None,
     *,
-    guard: Guard | None = None,
+    guard: Callable[[Reply], str | None] | None = None,
     force: bool = False,
 ) -> Reply:
     """Approve the case's reply, optionally with new text; the channel's rules are checked first, then its tone.
@@ -410,7 +407,7 @@ def approve(
             raise UserError(
                 f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`"
             ) from None
-    reason = guard(reply.text) if guard is not None else None
+    reason = guard(reply) if guard is not None else None
     if reason is not None and not force:
         raise UserError(
             f"cannot approve case {case_id}: {reason}; change it with --text or `socialcare review`, "

@@ -572,7 +572,9 @@ def approve(
         connector = _connector_for_case(application, case_id)
         with session_scope(application.engine) as session:
             team.check_free(session, case_id, agent, force=force)
-            reply = cases.approve(session, case_id, agent, connector, text, guard=application.tone_guard, force=force)
+            reply = cases.approve(
+                session, case_id, agent, connector, text, guard=application.approval_guard, force=force
+            )
             team.done(session, case_id, agent)
             same = cases.repeats(session, reply)
         console.print(Text(f"case {case_id}: reply {reply.id} approved"))
@@ -757,7 +759,7 @@ def _review_one(application: App, case_id: int, draft: str, tally: review_keys.T
                 with session_scope(application.engine) as session:
                     team.check_free(session, case_id, agent)
                     reply = cases.approve(
-                        session, case_id, agent, connector, text if edited else None, guard=application.tone_guard
+                        session, case_id, agent, connector, text if edited else None, guard=application.approval_guard
                     )
                     team.done(session, case_id, agent)
                     same = cases.repeats(session, reply)

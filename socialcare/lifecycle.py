@@ -361,7 +361,7 @@ def redraft(session: Session, reply: Reply, to: Message, text: str, language: st
     if reply.status != R.DRAFT:
         raise MoveRefused(f"reply {reply.id} is {reply.status}; only a draft is redrafted")
     assert to.id is not None
-    reply.to_message_id, reply.text, reply.language = to.id, text, language
+    reply.to_message_id, reply.text, reply.language, reply.tone = to.id, text, language, None
     session.add(reply)
     record(session, "system", "reply.redrafted", reply=reply)
 
@@ -371,7 +371,7 @@ def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
         raise MoveRefused(f"reply {reply.id} is {reply.status}; it can no longer be edited")
     if text != reply.text:
         record(session, actor, "reply.edited", reply=reply, detail={"before": reply.text})
-        reply.text = text
+        reply.text, reply.tone = text, None
         session.add(reply)
 
 

@@ -270,6 +270,8 @@ class Reply(SQLModel, table=True):
     sent_at: datetime | None = _at(default=None)
     external_id: str | None = None
     last_error: str | None = None
+    tone: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+    """The tone guard's reading of ``text`` (``tone.reading``), made ahead by the process that has the model."""
     version: int = 1
 
     @declared_attr  # type: ignore[misc]
