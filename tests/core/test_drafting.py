@@ -276,3 +276,14 @@ def test_a_huge_message_is_read_in_a_moment() -> None:
     for text in ("a" * 1_000_000, "thanks " * 150_000, "@x " * 300_000):
         choose("low", [read(text[:READ], "positive", "praise")])
     assert time.monotonic() - started < 1
+
+
+def test_a_long_message_does_not_make_the_thank_you_pattern_backtrack() -> None:
+    import time
+
+    from socialcare.drafting import _SOLVED_OR_THANKED
+
+    started = time.perf_counter()
+    assert _SOLVED_OR_THANKED.search("a" * 100_000) is None
+    assert _SOLVED_OR_THANKED.search("ok thanks!") is not None
+    assert time.perf_counter() - started < 1
