@@ -267,7 +267,7 @@ class Drafter:
         """Each different text the template gives for ``variant`` 0 to 4, in that order."""
         found: list[str] = []
         for variant in range(VARIANTS):
-            text = " ".join(template.render(**values, variant=variant).split())
+            text = _flat(template.render(**values, variant=variant), str(values["name"]))
             if text and text not in found:
                 found.append(text)
         return found
@@ -279,7 +279,7 @@ class Drafter:
         """
         language = language if language in self.languages else self.default_language
         text = self._env.get_template(f"{language}/{kind}.j2").render(name=name, promise=promise(language))
-        return " ".join(text.split()), language
+        return _flat(text, name), language
 
 
 NAME_LENGTH = 40
@@ -287,6 +287,19 @@ NAME_LENGTH = 40
 
 
 def first_name(display_name: str | None, handle: str) -> str:
-    """How to greet someone: the first word of their name, else their handle, as plain text."""
-    words = plain(display_name or "").split()
-    return (words[0] if words else plain(handle))[:NAME_LENGTH]
+    """How to greet someone: the first word of their name, else their handle, as plain text; nothing when
+    neither has a letter (an id such as "105836" is no name: "Hi, …" reads better than "Hi 105836, …")."""
+    words = [w for w in plain(display_name or "").split() if any(c.isalpha() for c in w)]
+    if words:
+        return words[0][:NAME_LENGTH]
+    handle = plain(handle).strip()
+    return handle[:NAME_LENGTH] if any(c.isalpha() for c in handle) else ""
+
+
+_NAMELESS_GAP = re.compile(r"\s+([,!.?])")
+"""What an empty ``name`` leaves in "Hi {{ name }}, …": the space before the comma goes."""
+
+
+def _flat(text: str, name: str) -> str:
+    flat = " ".join(text.split())
+    return _NAMELESS_GAP.sub(r"\1", flat) if not name else flat

@@ -69,7 +69,15 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "handle", "greeting"), [("Maria Rossi", "mr", "Maria"), (None, "mr", "mr"), ("  ", "mr", "mr")]
+    ("name", "handle", "greeting"),
+    [
+        ("Maria Rossi", "mr", "Maria"),
+        (None, "mr", "mr"),
+        ("  ", "mr", "mr"),
+        ("🌸 Maria", "mr", "Maria"),
+        (None, "105836", ""),
+        ("12345", "67890", ""),
+    ],
 )
 def test_greets_by_first_name_else_handle(name: str | None, handle: str, greeting: str) -> None:
     assert first_name(name, handle) == greeting
@@ -287,3 +295,16 @@ def test_a_long_message_does_not_make_the_thank_you_pattern_backtrack() -> None:
     assert _SOLVED_OR_THANKED.search("a" * 100_000) is None
     assert _SOLVED_OR_THANKED.search("ok thanks!") is not None
     assert time.perf_counter() - started < 1
+
+
+def test_a_customer_known_only_by_a_number_is_greeted_without_it() -> None:
+    """Ids are no names: "Hi, …" in every language, never "Hi 105836, …" nor "Hi , …"."""
+    drafter = Drafter()
+    for language in drafter.languages:
+        for intent in ("default", "complaint", "question", "praise", "refund"):
+            text, _ = drafter.draft(
+                DraftRequest(language, intent, False, first_name(None, "105836"), "sandbox", "105836")
+            )
+            assert "105836" not in text and " ," not in text and not text.startswith(","), text
+        held, _ = drafter.system("holding", language, "", lambda _language: "by 10:00")
+        assert " ," not in held, held
