@@ -34,6 +34,8 @@ BATCH = 256
 """Texts per classifier call: the offline backend vectorises a batch at once."""
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _VERDICT = Verdict.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+"""Values per ``IN (...)``: far below SQLite's and PostgreSQL's parameter limits."""
 
 
 def classify_pending(session: Session, classifier: Classifier, limit: int = 1000) -> int:
@@ -117,47 +119,74 @@ def triage_pending(
         .limit(limit)
     ).all()
     touched: dict[int, Case] = {}
+    known = _conversations(session, [message for message, _ in rows])
+    opened: set[int] = set()
     for message, account in rows:
         if satisfaction.record_answer(session, message, config):
             continue  # an answer to "was this helpful?": recorded, no case for the team
-        case = _case_for(session, account, message, now)
+        assert account.id is not None and message.identity_id is not None
+        conversation = (account.id, message.thread_id, message.identity_id)
+        case = known.get(conversation)
+        if case is None:
+            case = lifecycle.open_case(
+                session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
+            )
+            known[conversation] = case
+            assert case.id is not None
+            opened.add(case.id)
+        else:
+            _continue(session, case, message)
         message.case_id = case.id
         session.add(message)
         assert case.id is not None
         touched[case.id] = case
     session.flush()
     for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
-        refresh_case(session, case_id, config, drafter, now)
+        if case_id in opened:  # made in this transaction: nobody else can hold it, and it has no history
+            refresh(session, touched[case_id], config, drafter, now, new=True)
+        else:
+            refresh_case(session, case_id, config, drafter, now)
     return len(rows), list(touched)
 
 
-def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:
-    """The conversation's case; a new message from the customer reopens it, one already answered does not."""
-    assert account.id is not None and message.identity_id is not None
-    case = session.exec(
-        select(Case)
-        .where(
-            Case.account_id == account.id,
-            Case.thread_id == message.thread_id,
-            Case.identity_id == message.identity_id,
-        )
-        .order_by(col(Case.id).desc())
-    ).first()
-    if case is None:
-        return lifecycle.open_case(
-            session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
-        )
+def _conversations(session: Session, messages: Sequence[Message]) -> dict[tuple[int, str, int], Case]:
+    """Each conversation's latest case, for a page of messages: one query per 500 threads, not one per message."""
+    wanted = {(m.account_id, m.thread_id, m.identity_id) for m in messages}
+    threads = sorted({thread for _, thread, _ in wanted})
+    accounts = sorted({account for account, _, _ in wanted})
+    found: dict[tuple[int, str, int], Case] = {}
+    for start in range(0, len(threads), _CHUNK):
+        for case in session.exec(
+            select(Case)
+            .where(
+                col(Case.account_id).in_(accounts),
+                col(Case.thread_id).in_(threads[start : start + _CHUNK]),
+            )
+            .order_by(col(Case.id))
+        ):
+            key = (case.account_id, case.thread_id, case.identity_id)
+            if key in wanted:
+                found[key] = case  # ordered by id: the latest wins
+    return found
+
+
+def _continue(session: Session, case: Case, message: Message) -> None:
+    """A new message from the customer reopens their case; one already answered does not."""
     if message.answered_at is None:
         detail = {"message": message.external_id}
         if case.status == CaseStatus.WAITING:
             lifecycle.resume(session, case, "system", at=message.created_at, detail=detail)
         elif case.status != CaseStatus.OPEN:
             lifecycle.reopen(session, case, "system", at=message.created_at, detail=detail)
-    return case
 
 
-def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
-    """Recompute an open case from what still waits: priority, deadline, language, draft."""
+def refresh(
+    session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None, *, new: bool = False
+) -> None:
+    """Recompute an open case from what still waits: priority, deadline, language, draft.
+
+    A ``new`` case (opened in this transaction) has no answer, holding reply or draft to look for.
+    """
     now = now or utcnow()
     if case.status != CaseStatus.OPEN:
         return
@@ -183,20 +212,23 @@ def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now:
     since = waiting[0][0].created_at
     if case.promised_at is not None and since != case.waiting_since:
         case.promised_at = None  # a promise holds for the wait it was made in
-    target = target_for(session, case, config, account, priority)
+    if new:
+        target = config.targets_for(account.name).first_response(priority)
+    else:
+        target = target_for(session, case, config, account, priority)
     calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
     due = max(calendar.add(since, target), case.promised_at or since)
-    held = policy.enabled and not _sent_already(session, case, ReplyKind.HOLDING)
+    held = policy.enabled and (new or not _sent_already(session, case, ReplyKind.HOLDING))
     hold_at = calendar.add(since, target * policy.at) if held and case.promised_at is None else None
     lifecycle.set_deadline(session, case, since, due, hold_at=hold_at)
     latest, latest_verdict = waiting[-1]
     case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
     session.add(case)
-    _ensure_draft(session, case, account, latest, verdicts, drafter)
+    _ensure_draft(session, case, account, latest, verdicts, drafter, new=new)
     if (
         policy.after_hours
         and not calendar.is_open(now)
-        and not _sent_already(session, case, ReplyKind.AFTER_HOURS, since)
+        and (new or not _sent_already(session, case, ReplyKind.AFTER_HOURS, since))
     ):
         system_reply(session, case, account, latest, ReplyKind.AFTER_HOURS, due, config, drafter, now)
 
@@ -266,14 +298,23 @@ def refresh_case(session: Session, case_id: int, config: Config, drafter: Drafte
 
 
 def _ensure_draft(
-    session: Session, case: Case, account: Account, latest: Message, verdicts: Sequence[Verdict], drafter: Drafter
+    session: Session,
+    case: Case,
+    account: Account,
+    latest: Message,
+    verdicts: Sequence[Verdict],
+    drafter: Drafter,
+    *,
+    new: bool = False,
 ) -> None:
     """One pending reply per case: a fresh draft follows the customer's newest message."""
-    pending = session.exec(
-        select(Reply).where(
-            Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
-        )
-    ).first()
+    pending = None
+    if not new:
+        pending = session.exec(
+            select(Reply).where(
+                Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
+            )
+        ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
         return
     identity = session.get(Identity, case.identity_id)
