@@ -38,11 +38,22 @@ STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
 
 
+DEFAULT_LIMIT = 1000
+"""Rows when no limit is asked for: a queue of 200,000 open cases is a page at a time, not 100 MB at once."""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "open"
     channel: str | None = None
     limit: int | None = None
+    """At most this many rows; None is ``DEFAULT_LIMIT``."""
+    offset: int = 0
+    """Rows to skip: the next page starts where the last one ended."""
+
+    @property
+    def rows(self) -> int:
+        return self.limit if self.limit is not None else DEFAULT_LIMIT
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
@@ -84,9 +95,7 @@ def queue(
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
     rank = sa.case({p.value: p.rank for p in Priority}, value=col(Case.priority))
     query = query.order_by(col(Case.due_at), rank, col(Case.id))
-    if wanted.limit is not None:
-        query = query.limit(wanted.limit)
-    rows = session.exec(query).all()
+    rows = session.exec(query.offset(wanted.offset).limit(wanted.rows)).all()
     ids = [case.id for case, _, _ in rows if case.id is not None]
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
     at = now or utcnow()
@@ -102,8 +111,7 @@ def quarantined(session: Session, wanted: QueueFilter) -> list[dict[str, Any]]:
     if wanted.channel:
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
     query = query.order_by(col(Quarantine.held_at).desc(), col(Quarantine.id).desc())
-    if wanted.limit is not None:
-        query = query.limit(wanted.limit)
+    query = query.offset(wanted.offset).limit(wanted.rows)
     return [
         {
             "id": q.id,
