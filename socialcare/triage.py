@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from sentiment.base import Classifier, Intent
@@ -111,7 +112,7 @@ def triage_pending(
     """
     now = now or utcnow()
     rows = session.exec(
-        select(Message, Account)
+        select(Message, Account, Verdict)
         .join(Account, col(Account.id) == Message.account_id)
         .join(Verdict, col(Verdict.message_id) == Message.id)
         .where(Message.direction == Direction.INBOUND, col(Message.case_id).is_(None))
@@ -119,34 +120,106 @@ def triage_pending(
         .limit(limit)
     ).all()
     touched: dict[int, Case] = {}
-    known = _conversations(session, [message for message, _ in rows])
-    opened: set[int] = set()
-    for message, account in rows:
+    known = _conversations(session, [message for message, _, _ in rows])
+    new: dict[tuple[int, str, int], list[tuple[Message, Verdict]]] = {}
+    accounts: dict[int, Account] = {}
+    for message, account, verdict in rows:
         if satisfaction.record_answer(session, message, config):
             continue  # an answer to "was this helpful?": recorded, no case for the team
         assert account.id is not None and message.identity_id is not None
         conversation = (account.id, message.thread_id, message.identity_id)
         case = known.get(conversation)
-        if case is None:
-            case = lifecycle.open_case(
-                session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
-            )
-            known[conversation] = case
-            assert case.id is not None
-            opened.add(case.id)
-        else:
-            _continue(session, case, message)
+        if case is None:  # a conversation without a case yet: opened below, with the others of the page
+            new.setdefault(conversation, []).append((message, verdict))
+            accounts[account.id] = account
+            continue
+        _continue(session, case, message)
         message.case_id = case.id
         session.add(message)
         assert case.id is not None
         touched[case.id] = case
+    opened = _open(session, new, accounts, config, drafter, now)
     session.flush()
     for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
-        if case_id in opened:  # made in this transaction: nobody else can hold it, and it has no history
-            refresh(session, touched[case_id], config, drafter, now, new=True)
-        else:
-            refresh_case(session, case_id, config, drafter, now)
-    return len(rows), list(touched)
+        refresh_case(session, case_id, config, drafter, now)
+    return len(rows), [*touched, *opened]
+
+
+def _open(
+    session: Session,
+    conversations: dict[tuple[int, str, int], list[tuple[Message, Verdict]]],
+    accounts: dict[int, Account],
+    config: Config,
+    drafter: Drafter,
+    now: datetime,
+) -> list[int]:
+    """A case for each conversation new in this page, its deadline and draft worked out from the page itself.
+
+    Nobody else can see these cases before the commit, and they have no history (no answer, holding reply or
+    draft to look for), so they go in together (``lifecycle.open_cases``). A conversation the platform
+    already answered, or one that gets an after-hours reply, takes the general way, one case at a time.
+    """
+    identities = _identities(session, [identity for _, _, identity in conversations])
+    batch: list[tuple[lifecycle.NewCase, list[Message]]] = []
+    one_by_one: list[int] = []
+    for (account_id, _, identity_id), page in conversations.items():
+        account = accounts[account_id]
+        messages = [m for m, _ in page]
+        calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
+        if any(m.answered_at is not None for m in messages) or (policy.after_hours and not calendar.is_open(now)):
+            case = lifecycle.open_case(
+                session, account_id=account_id, identity_id=identity_id, first=messages[0], now=now
+            )
+            assert case.id is not None
+            for message in messages:
+                message.case_id = case.id
+                session.add(message)
+            session.flush()
+            refresh(session, case, config, drafter, now, new=True)
+            one_by_one.append(case.id)
+            continue
+        verdicts = [v for _, v in page]
+        priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank)
+        since, latest, latest_verdict = messages[0].created_at, messages[-1], verdicts[-1]
+        target = config.targets_for(account.name).first_response(priority)
+        hold_at = calendar.add(since, target * policy.at) if policy.enabled else None
+        language = latest_verdict.language or latest.language
+        identity = identities[identity_id]
+        text, draft_language = drafter.draft(
+            DraftRequest(
+                language=language,
+                intent=_case_intent(verdicts),
+                is_complaint=any(v.is_complaint for v in verdicts),
+                customer_name=first_name(identity.display_name, identity.handle),
+                channel=account.platform,
+                handle=plain(identity.handle)[:NAME_LENGTH],
+            )
+        )
+        due = max(calendar.add(since, target), since)
+        spec = lifecycle.NewCase(
+            account_id, identity_id, messages[0], latest, priority, language, due, hold_at, text, draft_language
+        )
+        batch.append((spec, messages))
+    made = lifecycle.open_cases(session, [spec for spec, _ in batch], now)
+    attached = [(m, case_id) for case_id, (_, page) in zip(made, batch, strict=True) for m in page]
+    if attached:
+        session.connection().execute(
+            sa.update(_MESSAGE).where(_MESSAGE.c.id == sa.bindparam("message")).values(case_id=sa.bindparam("case")),
+            [{"message": m.id, "case": case_id} for m, case_id in attached],
+        )
+    for message, case_id in attached:  # what the row holds now, without the session writing it again
+        set_committed_value(message, "case_id", case_id)
+    return one_by_one + made
+
+
+def _identities(session: Session, ids: Sequence[int]) -> dict[int, Identity]:
+    wanted = sorted(set(ids))
+    found: dict[int, Identity] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        for identity in session.exec(select(Identity).where(col(Identity.id).in_(wanted[start : start + _CHUNK]))):
+            assert identity.id is not None
+            found[identity.id] = identity
+    return found
 
 
 def _conversations(session: Session, messages: Sequence[Message]) -> dict[tuple[int, str, int], Case]:
