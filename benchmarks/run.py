@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -514,8 +514,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (CI)")
     parser.add_argument("--json", action="store_true", help="the rows as JSON")
     parser.add_argument("--skip", action="append", default=[], choices=("postgres", "store", "report", "daemon"))
+    parser.add_argument("--runs", type=int, help="runs of each timing (default 5, quick 3)")
+    parser.add_argument("--messages", type=int, help="new messages a pipeline run (default 5,000)")
+    parser.add_argument("--store", type=int, help="messages in the big store, a fifth of them open cases (1,000,000)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.store:
+        sizes = replace(sizes, store=args.store, open_cases=args.store // 5)
+    sizes = replace(sizes, runs=args.runs or sizes.runs, pipeline=args.messages or sizes.pipeline)
     began = time.perf_counter()
     rows: list[Row] = []
     skipped: list[str] = []
