@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -46,8 +47,10 @@ class Drafter:
         )
         self.check()
 
-    @property
+    @cached_property
     def languages(self) -> list[str]:
+        """The languages with templates, read once: listing the folders for every draft was a third of triage.
+        A language added later is used after a restart (a template edited in place is reloaded at once)."""
         return sorted({name.split("/")[0] for name in self._env.list_templates(extensions=["j2"])})
 
     def check(self) -> None:
