@@ -186,11 +186,12 @@ _PATTERNS: dict[Intent, tuple[str, ...]] = {
     Intent.PRAISE: (
         r"thanks?|thank you|thx|ty|great (?:service|job|support)|well done|love (?:it|you|this)|amazing|awesome|"
         r"excellent|fantastic|brilliant|appreciate\w*|you rock|best (?:service|support)|kudos",
-        r"grazie|complimenti|fantastic\w*|ottim\w*|eccellent\w*|bravissim\w*|perfett\w*|gentilissim\w*|servizio top",
-        r"gracias|genial|excelente|enhorabuena|felicidades|increíble|maravillos\w*",
-        r"merci|génial|excellent\w*|bravo|parfait\w*|formidable|au top",
+        r"grazie|ringrazi\w*|complimenti|fantastic\w*|ottim\w*|eccellent\w*|bravissim\w*|perfett\w*|gentilissim\w*|"
+        r"servizio top",
+        r"gracias|agradec\w*|genial|excelente|enhorabuena|felicidades|increíble|maravillos\w*",
+        r"merci|remerci\w*|génial|excellent\w*|bravo|parfait\w*|formidable|au top",
         r"danke|vielen dank|super service|toll|klasse|hervorragend|perfekt|großartig",
-        r"obrigad\w*|valeu|excelente|parabéns|perfeit\w*|ótim\w*|otim\w*",
+        r"obrigad\w*|agradeç\w*|valeu|excelente|parabéns|perfeit\w*|ótim\w*|otim\w*",
     ),
     Intent.SPAM: (
         r"follow (?:me|us|back|for follow)"
@@ -292,7 +293,10 @@ def _compile(patterns: tuple[str, ...]) -> _Rule:
 
 _COMPILED = {intent: _compile(patterns) for intent, patterns in _PATTERNS.items()}
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+[,:]?)+\s*")
-_THANKS = r"thanks?|thank you|thx|ty|cheers|grazie|gracias|merci|danke|dankeschön|obrigad[oa]s?|valeu"
+_THANKS = (
+    r"thanks?|thank you|thx|ty|cheers|grazie|ringrazio|gracias|agradezco|merci|remercie|danke|dankeschön|dank|"
+    r"obrigad[oa]s?|valeu|agradeço"
+)
 _HELP = (
     r"help|assistance|support|aiuto|assistenza|supporto|ayuda|apoyo|asistencia|aide|soutien|hilfe|"
     r"unterstützung|ajuda|apoio|assistência|suporte"

@@ -13,10 +13,12 @@ from sqlmodel import select
 import sentiment
 from connectors.base import Connector
 from sentiment.base import Classifier
-from socialcare import channels, coordinator, db, work
+from socialcare import channels, coordinator, db, tone, work
+from socialcare.cases import SavedAnswers
 from socialcare.config import Config
 from socialcare.coordinator import PollOutcome
 from socialcare.drafting import Drafter
+from socialcare.faq import Faq
 from socialcare.models import Account, utcnow
 from socialcare.outbox import SendResult
 from socialcare.triage import classify_pending, triage_pending
@@ -57,7 +59,16 @@ class App:
 
     @cached_property
     def drafter(self) -> Drafter:
-        return Drafter(self.config.templates, self.config.language)
+        return Drafter(self.config.templates, self.config.language, Faq(self.config.faq_folder))
+
+    @property
+    def saved_answers(self) -> SavedAnswers:
+        """The team's saved answers as ``show`` and ``review`` suggest them."""
+        return SavedAnswers(self.drafter.faq, self.config.faq.min_score, self.drafter.language_for)
+
+    def tone_guard(self, text: str) -> str | None:
+        """Why a reply must not go out as it reads (``[tone]``), or None."""
+        return tone.refusal(text, self.classifier, self.config.tone)
 
     @cached_property
     def channels(self) -> dict[str, Connector]:

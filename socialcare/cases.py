@@ -14,7 +14,9 @@ from sqlmodel import Session, col, select
 from connectors.base import Connector, ReplyRefused
 from socialcare import customers, lifecycle
 from socialcare.calendars import BusinessCalendar
+from socialcare.drafting import MIN_WORDS, Reading, body, choose, plain, without_greeting
 from socialcare.errors import UserError
+from socialcare.faq import Entry, Faq
 from socialcare.models import (
     Account,
     AuditLog,
@@ -32,7 +34,7 @@ from socialcare.models import (
     Verdict,
     utcnow,
 )
-from socialcare.outbox import to_inbound
+from socialcare.outbox import Guard, to_inbound
 
 STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
@@ -70,6 +72,16 @@ def pending_reply(session: Session, case: Case) -> Reply | None:
         .where(Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING))
         .order_by(col(Reply.id).desc())
     ).first()
+
+
+@dataclass(frozen=True)
+class SavedAnswers:
+    """Where ``show`` looks for saved answers: the team's FAQ, in the case's language, from a score on."""
+
+    faq: Faq
+    at_least: float
+    language_for: Callable[[str | None], str]
+    """The language drafts for a case's language are written in (``Drafter.language_for``)."""
 
 
 Calendars = Callable[[str], BusinessCalendar]
@@ -185,7 +197,18 @@ def _row(
         "reply_id": reply.id if reply else None,
         "reply_status": reply.status if reply else None,
         "draft": reply.text if reply else None,
+        "suggestion": _suggest_reject(case, [(message, verdict)] if message is not None else []),
     }
+
+
+def _suggest_reject(case: Case, waiting: list[tuple[Message, Verdict | None]]) -> str | None:
+    """Why the case looks like one to reject rather than answer (a broadcast, a promotion), if it does."""
+    if case.status != CaseStatus.OPEN:
+        return None
+    readings = [
+        Reading(v.label, v.intent, tuple(v.intents or ()), v.is_complaint, m.text) for m, v in waiting if v is not None
+    ]
+    return choose(case.priority, readings).reject
 
 
 def _case_fields(case: Case, account: Account, now: datetime, calendars: Calendars | None) -> dict[str, Any]:
@@ -216,10 +239,15 @@ def _case_fields(case: Case, account: Account, now: datetime, calendars: Calenda
 
 
 def show(
-    session: Session, case_id: int, now: datetime | None = None, calendars: Calendars | None = None
+    session: Session,
+    case_id: int,
+    now: datetime | None = None,
+    calendars: Calendars | None = None,
+    saved: SavedAnswers | None = None,
 ) -> dict[str, Any]:
     """Everything about a case: its thread with verdicts, the customer's history on every linked identity
-    (``customers.history``), replies, audit trail."""
+    (``customers.history``), replies, audit trail; with ``saved``, the team's saved answers that match what
+    waits, and whether the draft repeats a reply this customer or thread already had."""
     case = get_case(session, case_id)
     account = session.get(Account, case.account_id)
     identity = session.get(Identity, case.identity_id)
@@ -245,12 +273,23 @@ def show(
             }
         )
     replies = session.exec(select(Reply).where(Reply.case_id == case.id).order_by(col(Reply.id))).all()
+    waiting = session.exec(
+        select(Message, Verdict)
+        .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_(None))
+    ).all()
     audit = session.exec(select(AuditLog).where(AuditLog.case_id == case.id).order_by(col(AuditLog.id))).all()
     assert customer is not None and customer.id is not None
     at = now or utcnow()
+    pending = pending_reply(session, case)
+    said = " ".join(m.text for m, _ in waiting)
+    matches = saved.faq.matches(said, saved.language_for(case.language), saved.at_least) if saved and said else []
     return {
         **_case_fields(case, account, at, calendars),
         "close_reason": case.close_reason,
+        "suggestion": _suggest_reject(case, list(waiting)),
+        "saved_answers": [{"id": m.entry.id, "score": round(m.score, 2), "answer": m.entry.answer} for m in matches],
+        "same_as": repeats(session, pending) if pending is not None else [],
         "customer": {**customers.summary(session, customer), "handle": identity.handle, "platform": identity.platform},
         "messages": messages,
         "history": customers.history(session, customer.id, at, leave_out=case.id),
@@ -289,8 +328,20 @@ def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
     }
 
 
-def approve(session: Session, case_id: int, actor: str, connector: Connector | None, text: str | None = None) -> Reply:
-    """Approve the case's reply, optionally with new text; the channel's rules are checked first."""
+def approve(
+    session: Session,
+    case_id: int,
+    actor: str,
+    connector: Connector | None,
+    text: str | None = None,
+    *,
+    guard: Guard | None = None,
+    force: bool = False,
+) -> Reply:
+    """Approve the case's reply, optionally with new text; the channel's rules are checked first, then its tone.
+
+    A reply the tone ``guard`` refuses is approved only with ``force``, and the audit entry says so.
+    """
     case = get_case(session, case_id, lock=True)
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to approve")
@@ -312,8 +363,63 @@ def approve(session: Session, case_id: int, actor: str, connector: Connector | N
             raise UserError(
                 f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`"
             ) from None
-    lifecycle.approve(session, reply, actor)
+    reason = guard(reply.text) if guard is not None else None
+    if reason is not None and not force:
+        raise UserError(
+            f"cannot approve case {case_id}: {reason}; change it with --text or `socialcare review`, "
+            "or approve it as it is with --force"
+        )
+    lifecycle.approve(session, reply, actor, detail={"forced": reason} if reason is not None else None)
     return reply
+
+
+def repeats(session: Session, reply: Reply, limit: int = 50) -> list[str]:
+    """Our earlier answers with the same words (greeting aside) to this customer or in this thread, as
+    "reply 12 to @bob (sent)": the same canned text twice reads like a bot."""
+    case = session.get(Case, reply.case_id)
+    assert case is not None
+    same = (col(Case.identity_id) == case.identity_id) | (
+        (col(Case.account_id) == case.account_id) & (col(Case.thread_id) == case.thread_id)
+    )
+    found = session.exec(
+        select(Reply, Identity)
+        .join(Case, col(Case.id) == Reply.case_id)
+        .join(Identity, col(Identity.id) == Case.identity_id)
+        .where(
+            same,
+            Reply.kind == ReplyKind.ANSWER,
+            col(Reply.id) != reply.id,
+            col(Reply.status).in_((ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT)),
+        )
+        .order_by(col(Reply.id).desc())
+        .limit(limit)
+    ).all()
+    mine = body(reply.text)
+    return [f"reply {r.id} to @{who.handle} ({r.status})" for r, who in found if body(r.text) == mine]
+
+
+def saved_answer(session: Session, case_id: int, language_for: Callable[[str | None], str]) -> tuple[str, Entry]:
+    """The case's approved or sent answer as a saved answer (greeting left out), with the customer's message
+    it answered as the example question, and the language it goes under."""
+    case = get_case(session, case_id)
+    reply = session.exec(
+        select(Reply)
+        .where(
+            Reply.case_id == case.id,
+            Reply.kind == ReplyKind.ANSWER,
+            col(Reply.status).in_((ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT)),
+        )
+        .order_by(col(Reply.id).desc())
+    ).first()
+    if reply is None:
+        raise UserError(f"case {case_id} has no approved or sent reply to save; approve one first")
+    asked = session.get(Message, reply.to_message_id)
+    assert asked is not None
+    question = " ".join(plain(asked.text).split())[:500]
+    answer = without_greeting(reply.text)
+    if len(answer.split()) < MIN_WORDS:
+        raise UserError(f"case {case_id}'s reply is too short to be a saved answer: {reply.text!r}")
+    return language_for(reply.language or case.language), Entry(f"case-{case_id}", answer, (), (question,))
 
 
 def _latest_inbound_of(session: Session, case: Case) -> Message:

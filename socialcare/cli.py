@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, coordinator, customers, db
+from socialcare import cases, coordinator, customers, db, faq
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
@@ -70,7 +70,9 @@ customer_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+faq_app = typer.Typer(help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
+app.add_typer(faq_app, name="faq")
 
 
 def say_error(message: str) -> None:
@@ -257,7 +259,7 @@ def queue_cmd(
             Text(row["account"]),
             Text(row["customer"]),
             Text(_clip(row["message"], 60)),
-            Text(row["reply_status"] or "-"),
+            Text(row["reply_status"] or ("reject?" if row["suggestion"] else "-")),
         )
     console.print(table)
 
@@ -292,7 +294,7 @@ def show(
     """One case: its messages with verdicts, the customer's history, the draft."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        detail = cases.show(session, case, calendars=application.config.calendar_for)
+        detail = cases.show(session, case, calendars=application.config.calendar_for, saved=application.saved_answers)
     if as_json:
         console.print_json(json.dumps(detail, ensure_ascii=False))
         return
@@ -317,6 +319,12 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
         promised = datetime.fromisoformat(detail["promised_at"])
         head.append(f"\npromised the customer an answer by {_when(promised, zone, now)} {config.timezone}")
     console.print(Panel(head))
+    if detail["suggestion"]:
+        console.print(Text(f"suggested: reject, no reply ({detail['suggestion']})", style="yellow"))
+    for saved in detail["saved_answers"]:
+        console.print(
+            Text(f"saved answer {saved['id']} ({saved['score']:.2f}): {_clip(saved['answer'], 100)}", "yellow")
+        )
     for message in detail["messages"]:
         verdict = message["verdict"]
         line = Text()
@@ -334,6 +342,8 @@ def _render_case(detail: dict[str, Any], config: Config) -> None:
     _render_history(detail["history"], zone, now, "earlier cases")
     for reply in detail["replies"][-3:]:
         console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
+    if detail["same_as"]:
+        _warn_repeats(detail["same_as"])
 
 
 def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title: str) -> None:
@@ -374,13 +384,23 @@ def approve(
     ctx: typer.Context,
     case: Annotated[int, typer.Argument(help="Case id.")],
     text: Annotated[str | None, typer.Option(help="Send this instead of the draft.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Approve a reply the tone guard refuses (kept in the audit log).")
+    ] = False,
 ) -> None:
     """Approve a case's reply (the draft, or --text); `send` or the daemon posts it."""
     application = _ctx(ctx).ready_app()
     connector = _connector_for_case(application, case)
     with session_scope(application.engine) as session:
-        reply = cases.approve(session, case, current_user(), connector, text)
+        reply = cases.approve(session, case, current_user(), connector, text, guard=application.tone_guard, force=force)
+        same = cases.repeats(session, reply)
     console.print(Text(f"case {case}: reply {reply.id} approved"))
+    _warn_repeats(same)
+
+
+def _warn_repeats(same: list[str]) -> None:
+    if same:
+        console.print(Text(f"note: same text as {', '.join(same[:3])}", style="yellow"))
 
 
 @app.command()
@@ -422,19 +442,22 @@ def review(ctx: typer.Context) -> None:
     """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        ids = [row["id"] for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft"]
+        rows = cases.queue(session, QueueFilter())
+        ids = [row["id"] for row in rows if row["reply_status"] == "draft" or row["suggestion"]]
     if not ids:
         console.print(Text("nothing to review"))
         return
     for position, case_id in enumerate(ids, 1):
         with session_scope(application.engine) as session:
-            detail = cases.show(session, case_id, calendars=application.config.calendar_for)
+            detail = cases.show(
+                session, case_id, calendars=application.config.calendar_for, saved=application.saved_answers
+            )
         console.rule(f"{position}/{len(ids)}")
         _render_case(detail, application.config)
         draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
-        if draft is None:
+        if draft is None and not detail["suggestion"]:
             continue
-        if not _review_one(application, case_id, draft):
+        if not _review_one(application, case_id, draft or ""):
             return
 
 
@@ -447,8 +470,12 @@ def _review_one(application: App, case_id: int, draft: str) -> bool:
             if choice == "a":
                 connector = _connector_for_case(application, case_id)
                 with session_scope(application.engine) as session:
-                    cases.approve(session, case_id, current_user(), connector, text)
+                    reply = cases.approve(
+                        session, case_id, current_user(), connector, text, guard=application.tone_guard
+                    )
+                    same = cases.repeats(session, reply)
                 console.print(Text(f"case {case_id}: approved"))
+                _warn_repeats(same)
                 return True
             if choice == "e":
                 text = _edit(text)
@@ -690,6 +717,16 @@ def customer_unlink(ctx: typer.Context, who: Who) -> None:
     with session_scope(application.engine) as session:
         customer = customers.unlink(session, who, current_user())
     console.print(Text(f"{who} is customer {customer.id} now, on its own"))
+
+
+@faq_app.command("add")
+def faq_add(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Save the case's approved or sent reply as a saved answer, with the customer's message as its example."""
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        language, entry = cases.saved_answer(session, case, application.drafter.language_for)
+    path = faq.append(application.config.faq_folder, language, entry)
+    console.print(Text(f"saved answer {entry.id} added to {path}"))
 
 
 def _sandbox(context: Context, account: str | None):  # type: ignore[no-untyped-def]

@@ -157,6 +157,50 @@ class EscalationConfig(_Section):
     webhook: HttpUrl | None = None
 
 
+DEFAULT_BLOCKLIST = (
+    "stupid",
+    "idiot",
+    "calm down",
+    "whining",
+    "obviously",
+    "your fault",
+    "not our problem",
+    "shut up",
+    "read the manual",
+    "stupido",
+    "colpa tua",
+    "estúpido",
+    "culpa tuya",
+    "stupide",
+    "votre faute",
+    "dumm",
+    "deine schuld",
+    "culpa sua",
+)
+"""Starter words never sent to a customer; ``[tone] blocklist`` replaces the list."""
+
+
+class ToneConfig(_Section):
+    """``[tone]``: whether replies are checked, the words never sent, and how negative is too negative."""
+
+    enabled: bool = True
+    blocklist: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCKLIST))
+    max_negative: float = Field(0.8, gt=0, le=1)
+    """A reply (apologies left out) whose negative score is above this is refused. The default backend
+    still scores the bundled replies up to 0.70 (a refund or a delay named reads negative to it) and
+    rude ones from 0.95: 0.8 is between."""
+
+
+class FaqConfig(_Section):
+    """``[faq]``: the team's saved answers, one ``<language>.toml`` per language in ``folder``."""
+
+    folder: Path = Path("faq")
+    min_score: float = Field(0.35, gt=0, le=1)
+    """A saved answer is suggested from this match score on (0-1)."""
+    use_from: float = Field(0.6, gt=0, le=1)
+    """The draft gives the best saved answer itself from this score on."""
+
+
 class SatisfactionPolicy(_Section):
     """After a case is answered, ask the customer on the same channel whether it helped ("was this helpful?").
 
@@ -208,6 +252,8 @@ class Config(_Section):
     smtp: SmtpConfig = SmtpConfig()
     report: ReportConfig = ReportConfig()
     escalation: EscalationConfig = EscalationConfig()
+    tone: ToneConfig = ToneConfig()
+    faq: FaqConfig = FaqConfig()
     accounts: dict[str, AccountConfig] = {}
 
     @model_validator(mode="after")
@@ -220,6 +266,10 @@ class Config(_Section):
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def faq_folder(self) -> Path:
+        return self.folder / self.faq.folder
 
     @property
     def zone(self) -> ZoneInfo:

@@ -172,7 +172,8 @@ class NewCase:
     language: str | None
     due_at: datetime
     hold_at: datetime | None
-    draft: str
+    draft: str | None
+    """None: no draft, the case is suggested for rejection (a broadcast or promotion)."""
     draft_language: str | None
 
 
@@ -207,6 +208,7 @@ def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[
         .scalars()
         .all()
     )
+    with_draft = [(case_id, n) for case_id, n in zip(ids, new, strict=True) if n.draft is not None]
     replies = (
         session.execute(
             sa.insert(_REPLY).returning(_REPLY.c.id, sort_by_parameter_order=True),
@@ -222,11 +224,13 @@ def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[
                     "attempts": 0,
                     "version": 1,
                 }
-                for case_id, n in zip(ids, new, strict=True)
+                for case_id, n in with_draft
             ],
         )
         .scalars()
         .all()
+        if with_draft
+        else []
     )
     session.execute(
         sa.insert(_EVENT),
@@ -244,7 +248,7 @@ def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[
         ],
     )
     opened = [("case.opened", c, None, {"message": n.first.external_id}) for c, n in zip(ids, new, strict=True)]
-    drafted = [("reply.drafted", c, r, {}) for c, r in zip(ids, replies, strict=True)]
+    drafted = [("reply.drafted", c, r, {}) for (c, _), r in zip(with_draft, replies, strict=True)]
     session.execute(
         sa.insert(_AUDIT),
         [
@@ -472,8 +476,13 @@ def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
         session.add(reply)
 
 
-def approve(session: Session, reply: Reply, actor: str, now: datetime | None = None) -> None:
-    """Approved for sending: the idempotency key is made now and kept for every attempt."""
+def approve(
+    session: Session, reply: Reply, actor: str, now: datetime | None = None, detail: dict[str, Any] | None = None
+) -> None:
+    """Approved for sending: the idempotency key is made now and kept for every attempt.
+
+    ``detail`` goes into the audit entry and the event: a tone refusal a person overrode (``forced``).
+    """
     now = now or utcnow()
     _move_reply(reply, "approve")
     reply.approved_by, reply.approved_at = actor, now
@@ -481,7 +490,7 @@ def approve(session: Session, reply: Reply, actor: str, now: datetime | None = N
     session.add(reply)
     session.flush()
     work.schedule(session, work.SEND, str(reply.id), now)
-    _note(session, actor, "reply.approved", reply=reply, at=now, account_id=_account_of(session, reply))
+    _note(session, actor, "reply.approved", reply=reply, at=now, detail=detail, account_id=_account_of(session, reply))
 
 
 def unapprove(session: Session, reply: Reply, actor: str) -> None:
@@ -491,6 +500,33 @@ def unapprove(session: Session, reply: Reply, actor: str) -> None:
     session.add(reply)
     _drop_send(session, reply)
     _note(session, actor, "reply.unapproved", reply=reply, account_id=_account_of(session, reply))
+
+
+def forced(session: Session, reply: Reply) -> bool:
+    """Whether a person approved this reply over the tone guard (``approve --force``)."""
+    approvals = session.exec(
+        select(Event.detail)
+        .where(Event.reply_id == reply.id, Event.kind == "reply.approved")
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    ).first()
+    return bool(approvals and approvals.get("forced"))
+
+
+def refuse_tone(session: Session, reply: Reply, actor: str, reason: str) -> None:
+    """Not sent: the reply reads wrong (tone guard at send time). Back to draft with the reason, for a person."""
+    _move_reply(reply, "unapprove")
+    reply.approved_by, reply.approved_at, reply.last_error = None, None, f"tone: {reason}"
+    session.add(reply)
+    _drop_send(session, reply)
+    _note(
+        session,
+        actor,
+        "reply.tone_refused",
+        reply=reply,
+        detail={"reason": reason},
+        account_id=_account_of(session, reply),
+    )
 
 
 def claim_for_sending(session: Session, reply_id: int, actor: str, now: datetime) -> Reply | None:

@@ -12,7 +12,7 @@ is the lifecycle's business.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +22,7 @@ from connectors.base import Connector, ConnectorError, InboundMessage, Permanent
 from socialcare import coordinator, lifecycle
 from socialcare.db import session_scope
 from socialcare.ingest import record_our_reply
-from socialcare.models import Account, Direction, Message, Reply, ReplyStatus, utcnow
+from socialcare.models import Account, Direction, Message, Reply, ReplyKind, ReplyStatus, utcnow
 from socialcare.redaction import redact
 
 log = logging.getLogger("socialcare.outbox")
@@ -49,7 +49,8 @@ class SendResult:
 @dataclass(frozen=True)
 class Attempt:
     outcome: str
-    """sent, recovered (found already posted), deferred, failed, held (not tried), or gone (nothing to do)."""
+    """sent, recovered (found already posted), deferred, failed, held (not tried), refused (the tone guard sent it
+    back to draft), or gone (nothing to do)."""
     retry_at: datetime | None = None
 
 
@@ -72,10 +73,24 @@ def to_inbound(message: Message) -> InboundMessage:
     )
 
 
+Guard = Callable[[str], str | None]
+"""Why a reply's text must not go out (the tone guard), or None."""
+
+
 def send_one(
-    engine: Engine, channels: Mapping[str, Connector], reply_id: int, *, actor: str, now: datetime | None = None
+    engine: Engine,
+    channels: Mapping[str, Connector],
+    reply_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    guard: Guard | None = None,
 ) -> Attempt:
-    """One attempt at one reply; says when to try again, if ever."""
+    """One attempt at one reply; says when to try again, if ever.
+
+    An answer is read once more by ``guard`` before it is claimed (unless a person forced it through): one
+    that reads wrong goes back to draft with the reason instead of out to the customer.
+    """
     now = now or utcnow()
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id)
@@ -90,6 +105,12 @@ def send_one(
         hold = coordinator.sending_hold(account, now)
         if hold is not None:
             return Attempt("held", hold)
+        if reply.status == ReplyStatus.APPROVED and reply.kind == ReplyKind.ANSWER and guard is not None:
+            reason = guard(reply.text) if not lifecycle.forced(session, reply) else None
+            if reason is not None:
+                lifecycle.refuse_tone(session, reply, actor, reason)
+                log.warning("reply %s not sent, back to draft: %s", reply_id, reason)
+                return Attempt("refused")
         if reply.status == ReplyStatus.APPROVED:
             claimed = lifecycle.claim_for_sending(session, reply_id, actor, now)
             if claimed is None:

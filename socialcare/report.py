@@ -36,7 +36,18 @@ from socialcare.calendars import PRIORITIES, BusinessCalendar
 from socialcare.config import Config
 from socialcare.db import read_scope
 from socialcare.errors import UserError
-from socialcare.models import Account, Case, Direction, Event, Identity, Message, Verdict, utcnow
+from socialcare.models import (
+    Account,
+    Case,
+    Direction,
+    Event,
+    Identity,
+    Message,
+    Satisfaction,
+    SatisfactionAnswer,
+    Verdict,
+    utcnow,
+)
 
 OPENED, REOPENED, ANSWERED, CLOSED, MISSED, SENT, HELD = (
     "case.opened",
@@ -53,9 +64,6 @@ TREND_DAYS = 28
 WAITING_LISTED = 20
 TEXT_READ = 2000
 """Characters of a complaint read for themes and shown as an example (as the classifier reads)."""
-NOT_YET = {
-    "satisfaction": "not yet collected: this version asks no satisfaction question",
-}
 
 _M = Message.__table__  # type: ignore[attr-defined]
 _V = Verdict.__table__  # type: ignore[attr-defined]
@@ -63,6 +71,7 @@ _E = Event.__table__  # type: ignore[attr-defined]
 _C = Case.__table__  # type: ignore[attr-defined]
 _I = Identity.__table__  # type: ignore[attr-defined]
 _A = Account.__table__  # type: ignore[attr-defined]
+_S = Satisfaction.__table__  # type: ignore[attr-defined]
 
 
 # -- the day and its hours ------------------------------------------------------------------------
@@ -181,6 +190,17 @@ class Scope:
     """Holding and after-hours replies: they tell the customer when, they answer nothing."""
     sla_hit: int = 0
     sla_missed: int = 0
+    asked: int = 0
+    """"Was this helpful?" follow-ups asked on the day."""
+    helpful: int = 0
+    """Answers on the day: yes, or a score of 4 or 5."""
+    unhelpful: int = 0
+    """No, or a score of 1 or 2; a 3 is neither."""
+    rated: int = 0
+    """Answers on the day other than "stop"."""
+    score_total: int = 0
+    scored: int = 0
+    stopped: int = 0
     labels: Counter[str] = field(default_factory=Counter)
     complaints_by_intent: Counter[str] = field(default_factory=Counter)
     complaints_by_language: Counter[str] = field(default_factory=Counter)
@@ -237,6 +257,16 @@ class Scope:
                 "unclassified": self.labels["unclassified"],
                 **{label: self.labels[label] for label in LABELS},
                 **{f"{label}_share": ratio(self.labels[label], classified) for label in LABELS},
+            },
+            "satisfaction": {
+                "asked": self.asked,
+                "answered": self.rated + self.stopped,
+                "helpful": self.helpful,
+                "unhelpful": self.unhelpful,
+                "helpful_share": ratio(self.helpful, self.rated),
+                "scored": self.scored,
+                "mean_score": ratio(self.score_total, self.scored),
+                "stopped": self.stopped,
             },
             "complaints": {
                 "count": sum(self.complaints_by_intent.values()),
@@ -365,7 +395,6 @@ class Report:
                 ]
                 for language, found in self.themes.items()
             },
-            **{key: {"collected": False, "note": note} for key, note in NOT_YET.items()},
         }
 
 
@@ -399,6 +428,7 @@ def build(
         trend = _volume(session, the_day, names, scopes)
         _new_cases(session, the_day, names, scopes)
         _complaints(session, the_day, names, scopes)
+        _satisfaction(session, the_day, names, scopes)
         waits = _lifecycle(session, the_day, min(the_day.end, now), names, scopes, calendars)
         waiting = _waiting(session, waits, min(the_day.end, now), names)
         found = _themes(session, the_day, names, config.report.themes)
@@ -535,6 +565,36 @@ class _Wait:
     responded: datetime | None = None
     ended: datetime | None = None
     missed: bool = False
+
+
+def _satisfaction(session: Session, day: Day, names: Mapping[int, str], scopes: Mapping[str, Scope]) -> None:
+    """Follow-ups asked on the day, and the answers that came on the day (to any day's question)."""
+    account = sa.select(_C.c.account_id).where(_C.c.id == _S.c.case_id).scalar_subquery()
+    asked = session.execute(
+        sa.select(account.label("account_id"), sa.func.count())
+        .where(_S.c.asked_at >= day.start, _S.c.asked_at < day.end)
+        .group_by("account_id")
+    )
+    for account_id, n in asked:
+        scopes[names[account_id]].asked += n
+    answers = session.execute(
+        sa.select(account.label("account_id"), _S.c.answer, _S.c.score).where(
+            _S.c.answered_at >= day.start, _S.c.answered_at < day.end, _S.c.answer.is_not(None)
+        )
+    )
+    for account_id, answer, score in answers:
+        scope = scopes[names[account_id]]
+        if answer == SatisfactionAnswer.STOP:
+            scope.stopped += 1
+            continue
+        scope.rated += 1
+        if score is not None:
+            scope.scored += 1
+            scope.score_total += score
+        if answer == SatisfactionAnswer.YES or (score or 0) >= 4:
+            scope.helpful += 1
+        elif answer == SatisfactionAnswer.NO or (score is not None and score <= 2):
+            scope.unhelpful += 1
 
 
 def _lifecycle(
@@ -786,7 +846,6 @@ def _render(template: Any, report: Report, images: Mapping[str, str], *, autoesc
             r=report,
             j=report.to_json(),
             images=images,
-            not_yet=NOT_YET,
             weekday=_weekday,
             one_day=timedelta(days=1),
             week=timedelta(days=7),

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+import connectors
 from sentiment.base import Classifier, Intent
 from socialcare import calendars, lifecycle, satisfaction
 from socialcare.config import Config
-from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, first_name, plain
+from socialcare.drafting import NAME_LENGTH, Drafter, DraftRequest, Reading, choose, first_name, greeting_name, plain
+from socialcare.languages import Said, conversation_language
 from socialcare.models import (
     Account,
     Case,
@@ -138,10 +140,10 @@ def triage_pending(
         session.add(message)
         assert case.id is not None
         touched[case.id] = case
-    opened = _open(session, new, accounts, config, drafter, now)
     session.flush()
     for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
         refresh_case(session, case_id, config, drafter, now)
+    opened = _open(session, new, accounts, config, drafter, now)  # after: as if refreshed in case order too
     return len(rows), [*touched, *opened]
 
 
@@ -160,9 +162,13 @@ def _open(
     already answered, or one that gets an after-hours reply, takes the general way, one case at a time.
     """
     identities = _identities(session, [identity for _, _, identity in conversations])
+    earlier_languages = _earlier_languages(session, list(identities))
+    on_channel = {account_id: _replies_on(session, account_id) for account_id in accounts}
     batch: list[tuple[lifecycle.NewCase, list[Message]]] = []
+    drafted: list[tuple[int, str, int, str]] = []
+    """This page's drafts so far (account, thread, identity, text): the next ones' wording takes them into account."""
     one_by_one: list[int] = []
-    for (account_id, _, identity_id), page in conversations.items():
+    for (account_id, thread_id, identity_id), page in conversations.items():
         account = accounts[account_id]
         messages = [m for m, _ in page]
         calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
@@ -175,26 +181,49 @@ def _open(
                 message.case_id = case.id
                 session.add(message)
             session.flush()
-            refresh(session, case, config, drafter, now, new=True)
+            refresh(session, case, config, drafter, now)
             one_by_one.append(case.id)
             continue
         verdicts = [v for _, v in page]
+        readings = [reading(m, v) for m, v in page]
+        suggest_reject = choose(Priority.NORMAL, readings).reject is not None
         priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank)
-        since, latest, latest_verdict = messages[0].created_at, messages[-1], verdicts[-1]
+        since, latest = messages[0].created_at, messages[-1]
         target = config.targets_for(account.name).first_response(priority)
-        hold_at = calendar.add(since, target * policy.at) if policy.enabled else None
-        language = latest_verdict.language or latest.language
-        identity = identities[identity_id]
-        text, draft_language = drafter.draft(
-            DraftRequest(
-                language=language,
-                intent=_case_intent(verdicts),
-                is_complaint=any(v.is_complaint for v in verdicts),
-                customer_name=first_name(identity.display_name, identity.handle),
-                channel=account.platform,
-                handle=plain(identity.handle)[:NAME_LENGTH],
+        hold_at = calendar.add(since, target * policy.at) if policy.enabled and not suggest_reject else None
+        said = [Said(m.text[:2000], v.language, m.language) for m, v in page]
+        language = conversation_language(said, earlier_languages.get(identity_id, [])[:5], drafter.languages)
+        earlier_languages.setdefault(identity_id, []).insert(0, language)
+        choice = choose(priority, readings)
+        text = draft_language = None
+        if choice.reject is None:
+            identity = identities[identity_id]
+            seen = [
+                t for a, th, i, t in reversed(drafted) if i == identity_id or (a, th) == (account_id, thread_id)
+            ] + _replies_to(session, account_id, thread_id, identity_id)
+            limit = _max_length(config, account)
+            answer = None
+            if choice.template in SAVED_ANSWER_FOR:
+                asked = " ".join(r.text for r in readings)
+                best = drafter.faq.matches(asked, drafter.language_for(language), config.faq.use_from, limit=2)
+                answer = " ".join(m.entry.answer for m in best) or None
+            text, draft_language = drafter.draft(
+                DraftRequest(
+                    language=language,
+                    intent=choice.template,
+                    is_complaint=choice.apology,
+                    customer_name=greeting_name(account.platform, identity.display_name, identity.handle),
+                    channel=account.platform,
+                    handle=plain(identity.handle)[:NAME_LENGTH],
+                    seen=seen[:RECENT],
+                    elsewhere=on_channel[account_id][:RECENT],
+                    fits=(lambda t, most=limit: len(t) <= most) if limit is not None else None,
+                    answer=answer,
+                    waited=choice.waited,
+                )
             )
-        )
+            drafted.append((account_id, thread_id, identity_id, text))
+            on_channel[account_id].insert(0, text)
         due = max(calendar.add(since, target), since)
         spec = lifecycle.NewCase(
             account_id, identity_id, messages[0], latest, priority, language, due, hold_at, text, draft_language
@@ -253,13 +282,8 @@ def _continue(session: Session, case: Case, message: Message) -> None:
             lifecycle.reopen(session, case, "system", at=message.created_at, detail=detail)
 
 
-def refresh(
-    session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None, *, new: bool = False
-) -> None:
-    """Recompute an open case from what still waits: priority, deadline, language, draft.
-
-    A ``new`` case (opened in this transaction) has no answer, holding reply or draft to look for.
-    """
+def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
+    """Recompute an open case from what still waits: priority, deadline, language, draft."""
     now = now or utcnow()
     if case.status != CaseStatus.OPEN:
         return
@@ -278,6 +302,9 @@ def refresh(
         lifecycle.mark_answered(session, case, at=answered or now, up_to=None, actor="platform", via="platform")
         return
     verdicts = [v for _, v in waiting if v is not None]
+    readings = [reading(m, v) for m, v in waiting if v is not None]
+    earlier = said_before(session, case)
+    suggest_reject = choose(Priority.NORMAL, readings).reject is not None
     priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank, default=Priority.NORMAL)
     account = session.get(Account, case.account_id)
     assert account is not None
@@ -285,23 +312,21 @@ def refresh(
     since = waiting[0][0].created_at
     if case.promised_at is not None and since != case.waiting_since:
         case.promised_at = None  # a promise holds for the wait it was made in
-    if new:
-        target = config.targets_for(account.name).first_response(priority)
-    else:
-        target = target_for(session, case, config, account, priority)
+    target = target_for(session, case, config, account, priority)
     calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
     due = max(calendar.add(since, target), case.promised_at or since)
-    held = policy.enabled and (new or not _sent_already(session, case, ReplyKind.HOLDING))
+    held = policy.enabled and not suggest_reject and not _sent_already(session, case, ReplyKind.HOLDING)
     hold_at = calendar.add(since, target * policy.at) if held and case.promised_at is None else None
     lifecycle.set_deadline(session, case, since, due, hold_at=hold_at)
-    latest, latest_verdict = waiting[-1]
-    case.language = (latest_verdict.language if latest_verdict else None) or latest.language or case.language
+    latest = waiting[-1][0]
+    case.language = case_language(session, case, drafter.languages)
     session.add(case)
-    _ensure_draft(session, case, account, latest, verdicts, drafter, new=new)
+    _ensure_draft(session, case, account, latest, readings, earlier, drafter, config)
     if (
-        policy.after_hours
+        not suggest_reject
+        and policy.after_hours
         and not calendar.is_open(now)
-        and (new or not _sent_already(session, case, ReplyKind.AFTER_HOURS, since))
+        and not _sent_already(session, case, ReplyKind.AFTER_HOURS, since)
     ):
         system_reply(session, case, account, latest, ReplyKind.AFTER_HOURS, due, config, drafter, now)
 
@@ -375,32 +400,46 @@ def _ensure_draft(
     case: Case,
     account: Account,
     latest: Message,
-    verdicts: Sequence[Verdict],
+    readings: Sequence[Reading],
+    earlier: Sequence[Reading],
     drafter: Drafter,
-    *,
-    new: bool = False,
+    config: Config,
 ) -> None:
-    """One pending reply per case: a fresh draft follows the customer's newest message."""
-    pending = None
-    if not new:
-        pending = session.exec(
-            select(Reply).where(
-                Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
-            )
-        ).first()
+    """One pending reply per case: a fresh draft follows the customer's newest message.
+
+    A case that is only a broadcast or promotion gets no draft: it is suggested for rejection.
+    """
+    pending = session.exec(
+        select(Reply).where(
+            Reply.case_id == case.id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(lifecycle.PENDING)
+        )
+    ).first()
     if pending is not None and (pending.status != ReplyStatus.DRAFT or pending.to_message_id == latest.id):
+        return
+    choice = choose(case.priority, readings, earlier)
+    if choice.reject is not None:
         return
     identity = session.get(Identity, case.identity_id)
     assert identity is not None and latest.id is not None and case.id is not None
-    intent = _case_intent(verdicts)
+    limit = _max_length(config, account)
+    answer = None
+    if choice.template in SAVED_ANSWER_FOR:
+        said = " ".join(r.text for r in readings)
+        best = drafter.faq.matches(said, drafter.language_for(case.language), config.faq.use_from, limit=2)
+        answer = " ".join(m.entry.answer for m in best) or None  # "what time… also, parking?": both answers
     text, language = drafter.draft(
         DraftRequest(
             language=case.language,
-            intent=intent,
-            is_complaint=any(v.is_complaint for v in verdicts),
-            customer_name=first_name(identity.display_name, identity.handle),
+            intent=choice.template,
+            is_complaint=choice.apology,
+            customer_name=greeting_name(account.platform, identity.display_name, identity.handle),
             channel=account.platform,
             handle=plain(identity.handle)[:NAME_LENGTH],
+            seen=recent_replies(session, case),
+            elsewhere=channel_replies(session, case),
+            fits=(lambda t: len(t) <= limit) if limit is not None else None,
+            answer=answer,
+            waited=choice.waited,
         )
     )
     if pending is None:
@@ -410,8 +449,118 @@ def _ensure_draft(
     session.flush()
 
 
-def _case_intent(verdicts: Sequence[Verdict]) -> str:
-    """The most pressing intent among the messages still waiting."""
-    order = [i.value for i in Intent]
-    found = {v.intent for v in verdicts}
-    return min(found, key=order.index) if found else Intent.OTHER.value
+SAVED_ANSWER_FOR = frozenset({"question", "default", "complaint", "refund", "exchange"})
+"""Replies a saved answer can stand in for: never an urgent case's, never thanks or praise."""
+
+
+def reading(message: Message, verdict: Verdict) -> Reading:
+    return Reading(
+        label=verdict.label,
+        intent=verdict.intent,
+        intents=tuple(verdict.intents or ()),
+        is_complaint=verdict.is_complaint,
+        text=message.text,
+    )
+
+
+def said_before(session: Session, case: Case, limit: int = 5) -> list[Reading]:
+    """The customer's latest messages in this case that were already answered: the mood the conversation is in."""
+    rows = session.exec(
+        select(Message, Verdict)
+        .join(Verdict, col(Verdict.message_id) == Message.id)
+        .where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND, col(Message.answered_at).is_not(None)
+        )
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [reading(m, v) for m, v in reversed(rows)]
+
+
+def case_language(session: Session, case: Case, known: list[str]) -> str | None:
+    """The case's language from everything the customer wrote in it, the platform's tags and their earlier cases."""
+    said = [
+        Said(message.text[:2000], verdict.language if verdict else None, message.language)
+        for message, verdict in session.exec(
+            select(Message, Verdict)
+            .outerjoin(Verdict, col(Verdict.message_id) == Message.id)
+            .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+    ]
+    earlier = session.exec(
+        select(Case.language)
+        .where(Case.identity_id == case.identity_id, Case.id != case.id)
+        .order_by(col(Case.id).desc())
+        .limit(5)
+    ).all()
+    return conversation_language(said, earlier, known)
+
+
+RECENT = 20
+"""Our replies looked at for wording already used: the customer's and the thread's latest."""
+
+
+def recent_replies(session: Session, case: Case) -> list[str]:
+    """Our latest answers to this customer and to anyone in this thread (other than this case's own draft), withdrawn
+    drafts included."""
+    return _replies_to(session, case.account_id, case.thread_id, case.identity_id, leave_out=case.id)
+
+
+def _replies_to(
+    session: Session, account_id: int, thread_id: str, identity_id: int, leave_out: int | None = None
+) -> list[str]:
+    same = (col(Case.identity_id) == identity_id) | (
+        (col(Case.account_id) == account_id) & (col(Case.thread_id) == thread_id)
+    )
+    query = (
+        select(Reply.text)
+        .join(Case, col(Case.id) == Reply.case_id)
+        .where(same, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(_SEEN))
+    )
+    if leave_out is not None:
+        query = query.where(~((col(Reply.case_id) == leave_out) & (col(Reply.status) == ReplyStatus.DRAFT)))
+    return list(session.exec(query.order_by(col(Reply.id).desc()).limit(RECENT)).all())
+
+
+_SEEN = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT, ReplyStatus.WITHDRAWN)
+"""A withdrawn draft counts too: the team answered on the platform, and the next draft should not read the same."""
+
+
+def channel_replies(session: Session, case: Case) -> list[str]:
+    """Our latest answers on the channel, to anyone: a brand's public timeline should not read like one text."""
+    return _replies_on(session, case.account_id, leave_out=case.id)
+
+
+def _replies_on(session: Session, account_id: int, leave_out: int | None = None) -> list[str]:
+    query = (
+        select(Reply.text)
+        .join(Case, col(Case.id) == Reply.case_id)
+        .where(Case.account_id == account_id, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(_SEEN))
+    )
+    if leave_out is not None:
+        query = query.where(col(Reply.case_id) != leave_out)
+    return list(session.exec(query.order_by(col(Reply.id).desc()).limit(RECENT)).all())
+
+
+def _earlier_languages(session: Session, identity_ids: Sequence[int], most: int = 5) -> dict[int, list[str | None]]:
+    """Each identity's latest cases' languages, newest first (``case_language`` for a page of new cases)."""
+    found: dict[int, list[str | None]] = {}
+    for start in range(0, len(identity_ids), _CHUNK):
+        for identity_id, language in session.exec(
+            select(Case.identity_id, Case.language)
+            .where(col(Case.identity_id).in_(identity_ids[start : start + _CHUNK]))
+            .order_by(col(Case.id).desc())
+        ):
+            languages = found.setdefault(identity_id, [])
+            if len(languages) < most:
+                languages.append(language)
+    return found
+
+
+def _max_length(config: Config, account: Account) -> int | None:
+    """The channel's ``max_reply_length`` (an account setting where the connector has one)."""
+    own = config.accounts[account.name].options.get("max_reply_length") if account.name in config.accounts else None
+    if isinstance(own, int):
+        return own
+    return connectors.load(account.platform).capabilities.max_reply_length

@@ -148,7 +148,9 @@ class Worker:
         return None
 
     def send(self, reply_id: str, now: datetime) -> datetime | None:
-        attempt = outbox.send_one(self.app.engine, self.app.channels, int(reply_id), actor=self.holder, now=now)
+        attempt = outbox.send_one(
+            self.app.engine, self.app.channels, int(reply_id), actor=self.holder, now=now, guard=self.app.tone_guard
+        )
         with self._lock:
             self.sends.add(attempt.outcome)
         return attempt.retry_at

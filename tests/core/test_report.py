@@ -208,7 +208,16 @@ def test_every_number_of_a_known_day(store: tuple[configuration.Config, Traffic]
         ("package never arrived", 2, HOSTILE)
     ]
     assert "it" not in j["themes"]  # one Italian complaint shares nothing with another
-    assert j["satisfaction"]["collected"] is False
+    assert j["total"]["satisfaction"] == {
+        "asked": 0,
+        "answered": 0,
+        "helpful": 0,
+        "unhelpful": 0,
+        "helpful_share": None,
+        "scored": 0,
+        "mean_score": None,
+        "stopped": 0,
+    }
 
 
 VOLUME = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from socialcare import lifecycle, satisfaction, triage
+from socialcare import lifecycle, report, satisfaction, triage
 from socialcare.db import session_scope
 from socialcare.drafting import Drafter
 from socialcare.models import Customer, Event, ReplyKind, ReplyStatus, Satisfaction, SatisfactionAnswer
@@ -295,3 +295,26 @@ def test_a_failed_followup_leaves_a_holding_promise_standing(team: Team) -> None
         lifecycle.claim_for_sending(session, followup.id, "outbox", T0)
         lifecycle.fail(session, followup, "outbox", "the conversation is gone", T0)
         assert case.promised_at == T0 + 2 * HOUR
+
+
+def test_the_daily_report_counts_the_days_questions_and_answers(team: Team) -> None:
+    for author, answer in (("ann", "yes"), ("bob", "2/5"), ("cy", "⭐⭐⭐⭐⭐"), ("dee", "stop"), ("eve", None)):
+        answered(team, "dm", author, "Where is my parcel?", T0)
+        team.at(T0 + 2 * HOUR + 5 * MINUTE)
+        if answer is not None:
+            team.post("dm", author, answer, T0 + 3 * HOUR, reply_to=int(followups(team)[-1].external_id))
+            team.at(T0 + 3 * HOUR + MINUTE)
+    built = report.build(team.app.engine, team.app.config, T0.date(), now=T0 + DAY)
+    figures = built.to_json()["total"]["satisfaction"]
+    assert figures == {
+        "asked": 5,
+        "answered": 4,
+        "helpful": 2,  # yes, five stars
+        "unhelpful": 1,  # two of five
+        "helpful_share": pytest.approx(2 / 3),  # of the three who rated it; "stop" rates nothing
+        "scored": 2,
+        "mean_score": pytest.approx(3.5),
+        "stopped": 1,
+    }
+    assert figures == built.to_json()["channels"]["dm"]["satisfaction"]
+    assert "5 asked, 4 answered, 67 % helpful, mean score 3.5 of 5, 1 stopped follow-ups" in report.render_text(built)

@@ -150,6 +150,11 @@ def test_look_alikes_of_safety_words_are_not_urgent(text: str) -> None:
         "Grazie mille per l'aiuto",
         "Gracias por tu ayuda",
         "Merci pour votre aide",
+        "Vielen Dank für eure Hilfe!",
+        "Vi ringrazio per l'aiuto",
+        "grazie per l'aiuto",
+        "gracias por la ayuda",
+        "merci pour l'aide",
     ],
 )
 def test_thanks_for_help_is_praise_not_a_complaint(text: str) -> None:
