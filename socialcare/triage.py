@@ -164,6 +164,8 @@ def _open(
     identities = _identities(session, [identity for _, _, identity in conversations])
     earlier_languages = _earlier_languages(session, list(identities))
     on_channel = {account_id: _replies_on(session, account_id) for account_id in accounts}
+    limits = {account_id: _max_length(config, account) for account_id, account in accounts.items()}
+    answered = _replies_to_page(session, list(conversations))
     batch: list[tuple[lifecycle.NewCase, list[Message]]] = []
     drafted: list[tuple[int, str, int, str]] = []
     """This page's drafts so far (account, thread, identity, text): the next ones' wording takes them into account."""
@@ -199,9 +201,11 @@ def _open(
         if choice.reject is None:
             identity = identities[identity_id]
             seen = [
-                t for a, th, i, t in reversed(drafted) if i == identity_id or (a, th) == (account_id, thread_id)
-            ] + _replies_to(session, account_id, thread_id, identity_id)
-            limit = _max_length(config, account)
+                t
+                for a, th, i, t in [*reversed(drafted), *answered]
+                if i == identity_id or (a, th) == (account_id, thread_id)
+            ]
+            limit = limits[account_id]
             answer = None
             if choice.template in SAVED_ANSWER_FOR:
                 asked = " ".join(r.text for r in readings)
@@ -505,6 +509,29 @@ def recent_replies(session: Session, case: Case) -> list[str]:
     """Our latest answers to this customer and to anyone in this thread (other than this case's own draft), withdrawn
     drafts included."""
     return _replies_to(session, case.account_id, case.thread_id, case.identity_id, leave_out=case.id)
+
+
+def _replies_to_page(
+    session: Session, conversations: Sequence[tuple[int, str, int]]
+) -> list[tuple[int, str, int, str]]:
+    """Our answers to the page's customers and in its threads, newest first, as (account, thread, identity, text):
+    ``recent_replies`` for a page of new cases in one query per 500 conversations."""
+    found: list[tuple[int, int, str, int, str]] = []
+    for start in range(0, len(conversations), _CHUNK):
+        chunk = conversations[start : start + _CHUNK]
+        identities = sorted({identity for _, _, identity in chunk})
+        threads = sorted({thread for _, thread, _ in chunk})
+        accounts = sorted({account for account, _, _ in chunk})
+        same = col(Case.identity_id).in_(identities) | (
+            col(Case.account_id).in_(accounts) & col(Case.thread_id).in_(threads)
+        )
+        found += session.exec(
+            select(Reply.id, Case.account_id, Case.thread_id, Case.identity_id, Reply.text)
+            .join(Case, col(Case.id) == Reply.case_id)
+            .where(same, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(_SEEN))
+        ).all()
+    unique = {row[0]: row for row in found}
+    return [(a, th, i, text) for _, a, th, i, text in sorted(unique.values(), reverse=True)]
 
 
 def _replies_to(
