@@ -186,48 +186,52 @@ def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[
     if not new:
         return []
     recorded = utcnow()
-    made = _insert_returning(  # rows come back in any order: matched by conversation, unique among open cases
-        session,
-        sa.insert(_CASE).returning(_CASE.c.id, _CASE.c.account_id, _CASE.c.thread_id, _CASE.c.identity_id),
-        [
-            {
-                "account_id": n.account_id,
-                "identity_id": n.identity_id,
-                "thread_id": n.first.thread_id,
-                "status": C.OPEN,
-                "priority": n.priority,
-                "language": n.language,
-                "waiting_since": n.first.created_at,
-                "due_at": n.due_at,
-                "opened_at": now,
-                "version": 1,
-            }
-            for n in new
-        ],
+    ids = (
+        session.execute(
+            sa.insert(_CASE).returning(_CASE.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "account_id": n.account_id,
+                    "identity_id": n.identity_id,
+                    "thread_id": n.first.thread_id,
+                    "status": C.OPEN,
+                    "priority": n.priority,
+                    "language": n.language,
+                    "waiting_since": n.first.created_at,
+                    "due_at": n.due_at,
+                    "opened_at": now,
+                    "version": 1,
+                }
+                for n in new
+            ],
+        )
+        .scalars()
+        .all()
     )
-    case_of = {(r.account_id, r.thread_id, r.identity_id): r.id for r in made}
-    ids = [case_of[(n.account_id, n.first.thread_id, n.identity_id)] for n in new]
     with_draft = [(case_id, n) for case_id, n in zip(ids, new, strict=True) if n.draft is not None]
-    drafts = _insert_returning(
-        session,
-        sa.insert(_REPLY).returning(_REPLY.c.id, _REPLY.c.case_id),
-        [
-            {
-                "case_id": case_id,
-                "kind": ReplyKind.ANSWER,
-                "to_message_id": n.latest.id,
-                "text": n.draft,
-                "language": n.draft_language,
-                "status": R.DRAFT,
-                "drafted_at": recorded,
-                "attempts": 0,
-                "version": 1,
-            }
-            for case_id, n in with_draft
-        ],
+    replies = (
+        session.execute(
+            sa.insert(_REPLY).returning(_REPLY.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "case_id": case_id,
+                    "kind": ReplyKind.ANSWER,
+                    "to_message_id": n.latest.id,
+                    "text": n.draft,
+                    "language": n.draft_language,
+                    "status": R.DRAFT,
+                    "drafted_at": recorded,
+                    "attempts": 0,
+                    "version": 1,
+                }
+                for case_id, n in with_draft
+            ],
+        )
+        .scalars()
+        .all()
+        if with_draft
+        else []
     )
-    reply_of = {r.case_id: r.id for r in drafts}  # one draft per case
-    replies = [reply_of[case_id] for case_id, _ in with_draft]
     session.execute(
         sa.insert(_EVENT),
         [
@@ -256,15 +260,6 @@ def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[
     holds = [(str(c), n.hold_at) for c, n in zip(ids, new, strict=True) if n.hold_at is not None]
     work.schedule_many(session, work.HOLD, holds)
     return list(ids)
-
-
-def _insert_returning(session: Session, insert: sa.Insert, rows: list[dict[str, Any]]) -> list[sa.Row[Any]]:
-    """``INSERT … VALUES (…), (…) … RETURNING``, 500 rows a statement: an executemany that must return ids in
-    order goes row by row."""
-    found: list[sa.Row[Any]] = []
-    for start in range(0, len(rows), 500):
-        found += session.execute(insert.values(rows[start : start + 500])).all()
-    return found
 
 
 def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:
