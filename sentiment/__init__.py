@@ -17,6 +17,25 @@ __all__ = ["BACKENDS", "BackendUnavailable", "Classifier", "Intent", "Label", "V
 
 log = logging.getLogger("socialcare.sentiment")
 BACKENDS = ("offline", "transformers")
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "offline": ("model", "batch_size", "complaint_threshold"),
+    "transformers": ("model", "batch_size", "device", "max_length"),
+}
+"""Each backend's options, known without importing it (numpy, torch), so a typo in ``[sentiment]`` stops
+every command as any mistake in the config does, not only the ones that classify. A test holds these
+to the backends' constructors."""
+
+
+def check_options(name: str, options: dict[str, Any]) -> None:
+    """The ``[sentiment]`` table's mistakes, as one line naming the key: an unknown backend or option."""
+    if name not in OPTIONS:
+        raise BackendUnavailable(f"unknown sentiment backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    unknown = sorted(set(options) - set(OPTIONS[name]))
+    if unknown:
+        raise BackendUnavailable(
+            f"sentiment backend {name!r} has no option {', '.join(map(repr, unknown))} "
+            f"(it takes: {', '.join(OPTIONS[name])}); remove it from [sentiment] in the config"
+        )
 
 
 def load(name: str = "offline", **options: Any) -> Classifier:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from . import BackendUnavailable, Classifier, dataset, load
-from .metrics import CLASS_NAMES, Scores, score
 
-app = typer.Typer(help="Measure and train the sentiment classifier.", no_args_is_help=True)
+if TYPE_CHECKING:  # numpy loads in the commands that score, not in every `socialcare` start-up
+    from .metrics import Scores
+
+app = typer.Typer(help="Measure and train the sentiment classifier.", no_args_is_help=True, rich_markup_mode=None)
 DataOption = Annotated[
     Path, typer.Option("--data", help="Folder of *_text.txt / *_labels.txt pairs (0 negative, 1 neutral, 2 positive).")
 ]
@@ -51,6 +53,8 @@ def eval_command(
 
     When the folder has test*/val* pairs only those are scored (train* pairs are what a model learnt from).
     """
+    from .metrics import CLASS_NAMES, score
+
     try:
         splits = dataset.held_out(dataset.read_folder(data))
         classifier = _classifier(ctx, backend, model)
@@ -77,6 +81,8 @@ def eval_command(
 
 
 def _print_report(report: dict[str, Any], result: Scores) -> None:
+    from .metrics import CLASS_NAMES
+
     console = Console()
     console.print(
         f"[bold]{report['backend']}[/] {report['version']} ({report['source']}) on "
@@ -103,9 +109,12 @@ def train_command(
 
     Use the result with `[sentiment] backend = "offline"` and `model = "<out>"`.
     """
+    from .metrics import CLASS_NAMES, score
     from .offline import OfflineClassifier
     from .training import fit_and_save
 
+    if out.is_dir():
+        raise _fail(f"--out {out} is a folder; give the model file's path, e.g. {out / 'sentiment-model.npz'}")
     try:
         splits = dataset.read_folder(data)
     except dataset.DataError as err:
@@ -116,7 +125,10 @@ def train_command(
     missing = [name for i, name in enumerate(CLASS_NAMES) if i not in labels]
     if missing:
         raise _fail(f"training data has no {' or '.join(missing)} examples; label some of each class")
-    fit_and_save(texts, labels, out, {"version": f"custom-{time.strftime('%Y%m%d')}", "trained_on": str(data)})
+    try:
+        fit_and_save(texts, labels, out, {"version": f"custom-{time.strftime('%Y%m%d')}", "trained_on": str(data)})
+    except OSError as err:
+        raise _fail(f"cannot write {out}: {err.strerror or err}") from None
     typer.echo(f"trained on {len(texts)} messages from {', '.join(s.name for s in learn)}; wrote {out}")
     check = [s for s in dataset.held_out(splits) if s not in learn]
     if check:

@@ -26,7 +26,6 @@ from itertools import pairwise
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_data
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -39,6 +38,14 @@ from pydantic import (
 )
 
 from socialcare.durations import Duration
+
+
+def _holiday_data():  # type: ignore[no-untyped-def]
+    """The ``holidays`` library, loaded only for a calendar that names a country (it takes 50 ms)."""
+    import holidays
+
+    return holidays
+
 
 DEFAULT_FIRST: dict[str, timedelta] = {
     "urgent": timedelta(minutes=15),
@@ -192,7 +199,7 @@ class CalendarSettings(_Section):
     @field_validator("holidays")
     @classmethod
     def _known_country(cls, value: str) -> str:
-        countries = holiday_data.list_supported_countries()
+        countries = _holiday_data().list_supported_countries()
         if value not in countries:
             codes = ", ".join(sorted(code for code in countries if len(code) == 2))
             raise ValueError(f"unknown country {value!r}; use one of {codes}")
@@ -205,9 +212,9 @@ class CalendarSettings(_Section):
         if country is None:
             raise ValueError("needs holidays, the country the region belongs to")
         try:
-            holiday_data.country_holidays(country, subdiv=value)
+            _holiday_data().country_holidays(country, subdiv=value)
         except NotImplementedError:
-            regions = holiday_data.list_supported_countries()[country]
+            regions = _holiday_data().list_supported_countries()[country]
             if not regions:
                 raise ValueError(f"{country} has no regions; remove holidays_region") from None
             raise ValueError(f"{country} has no region {value!r}; use one of {', '.join(regions)}") from None
@@ -351,9 +358,9 @@ class BusinessCalendar:
         found = self._holiday_years.get(year)
         if found is None:
             country, region = self.settings.holidays, self.settings.holidays_region
-            found = (
-                frozenset(holiday_data.country_holidays(country, subdiv=region, years=year)) if country else frozenset()
-            )
+            found = frozenset()
+            if country:
+                found = frozenset(_holiday_data().country_holidays(country, subdiv=region, years=year))
             self._holiday_years[year] = found
         return found
 

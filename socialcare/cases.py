@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from connectors.base import Connector, ReplyRefused
-from socialcare import customers, lifecycle
+from socialcare import customers, lifecycle, team
 from socialcare.calendars import BusinessCalendar
 from socialcare.drafting import MIN_WORDS, Reading, body, choose, plain, without_greeting
 from socialcare.errors import UserError
@@ -22,6 +22,7 @@ from socialcare.models import (
     AuditLog,
     Case,
     CaseStatus,
+    Claim,
     Customer,
     Direction,
     Identity,
@@ -34,7 +35,6 @@ from socialcare.models import (
     Verdict,
     utcnow,
 )
-from socialcare.outbox import Guard, to_inbound
 
 STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
@@ -52,10 +52,28 @@ class QueueFilter:
     """At most this many rows; None is ``DEFAULT_LIMIT``."""
     offset: int = 0
     """Rows to skip: the next page starts where the last one ended."""
+    intent: str | None = None
+    """Of the customer's newest message (its verdict)."""
+    language: str | None = None
+    priority: str | None = None
+    customer: str | None = None
+    """A handle (with or without @), or part of a display name; case does not matter."""
+    containing: str | None = None
+    """Part of the customer's newest message; case does not matter."""
 
     @property
     def rows(self) -> int:
         return self.limit if self.limit is not None else DEFAULT_LIMIT
+
+    @property
+    def by_message(self) -> bool:
+        """Filters on the newest message are applied to the rows, so ``limit`` is applied after them."""
+        return self.intent is not None or self.containing is not None
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        if self.intent is not None and row["intent"] != self.intent:
+            return False
+        return self.containing is None or self.containing.casefold() in (row["message"] or "").casefold()
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
@@ -105,16 +123,44 @@ def queue(
         query = query.where(Case.status == wanted.status)
     if wanted.channel:
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
+    if wanted.priority:
+        query = query.where(Case.priority == wanted.priority)
+    if wanted.language:
+        query = query.where(Case.language == wanted.language)
+    if wanted.customer:
+        who = wanted.customer.removeprefix("@").lower()
+        query = query.where(
+            (sa.func.lower(Identity.handle) == who)
+            | sa.func.lower(sa.func.coalesce(Identity.display_name, "")).contains(who, autoescape=True)
+        )
     rank = sa.case({p.value: p.rank for p in Priority}, value=col(Case.priority))
     query = query.order_by(col(Case.due_at), rank, col(Case.id))
-    rows = session.exec(query.offset(wanted.offset).limit(wanted.rows)).all()
+    if not wanted.by_message:
+        query = query.offset(wanted.offset).limit(wanted.rows)
+    rows = session.exec(query).all()
     ids = [case.id for case, _, _ in rows if case.id is not None]
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
     at = now or utcnow()
-    return [
-        _row(case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars)
+    claims = team.holders(session, ids, at)
+    listed = [
+        {
+            **_row(
+                case, account, identity, at, last_inbound.get(case.id, (None, None)), last_reply.get(case.id), calendars
+            ),
+            **_claim_fields(claims.get(case.id) if case.id is not None else None),
+        }
         for case, account, identity in rows
     ]
+    if wanted.by_message:
+        listed = [row for row in listed if wanted.keeps(row)][wanted.offset : wanted.offset + wanted.rows]
+    return listed
+
+
+def _claim_fields(claim: Claim | None) -> dict[str, Any]:
+    return {
+        "held_by": claim.holder if claim else None,
+        "held_until": claim.expires_at.isoformat() if claim else None,
+    }
 
 
 def quarantined(session: Session, wanted: QueueFilter) -> list[dict[str, Any]]:
@@ -287,6 +333,7 @@ def show(
     return {
         **_case_fields(case, account, at, calendars),
         "close_reason": case.close_reason,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "suggestion": _suggest_reject(case, list(waiting)),
         "saved_answers": [{"id": m.entry.id, "score": round(m.score, 2), "answer": m.entry.answer} for m in matches],
         "same_as": repeats(session, pending) if pending is not None else [],
@@ -308,6 +355,8 @@ def show(
             for r in replies
         ],
         "audit": [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "detail": a.detail} for a in audit],
+        **_claim_fields(team.holders(session, [case.id], at).get(case.id)),
+        "notes": team.notes(session, case.id),
     }
 
 
@@ -335,7 +384,7 @@ def approve(
     connector: Connector | None,
     text: str | None = None,
     *,
-    guard: Guard | None = None,
+    guard: Callable[[Reply], str | None] | None = None,
     force: bool = False,
 ) -> Reply:
     """Approve the case's reply, optionally with new text; the channel's rules are checked first, then its tone.
@@ -346,8 +395,11 @@ def approve(
     if case.status != CaseStatus.OPEN:
         raise UserError(f"case {case_id} is {case.status}; nothing to approve")
     reply = pending_reply(session, case)
-    if reply is not None and reply.status != ReplyStatus.DRAFT:
-        raise UserError(f"case {case_id}'s reply is already {reply.status}")
+    if reply is not None and reply.status == ReplyStatus.APPROVED and text is not None:
+        lifecycle.unapprove(session, reply, actor)  # new text over an approved reply: approved again, as edited
+    elif reply is not None and reply.status != ReplyStatus.DRAFT:
+        hint = "; give --text to change it, or `socialcare unapprove`" if reply.status == ReplyStatus.APPROVED else ""
+        raise UserError(f"case {case_id}'s reply is already {reply.status}{hint}")
     if reply is None:
         if text is None:
             raise UserError(f"case {case_id} has no draft; give the reply with --text")
@@ -357,13 +409,15 @@ def approve(
     to = session.get(Message, reply.to_message_id)
     assert to is not None
     if connector is not None:
+        from socialcare.outbox import to_inbound
+
         try:
             connector.check_reply(to_inbound(to), reply.text)
         except ReplyRefused as err:
             raise UserError(
                 f"cannot approve case {case_id}: {err}; shorten it with --text or `socialcare review`"
             ) from None
-    reason = guard(reply.text) if guard is not None else None
+    reason = guard(reply) if guard is not None else None
     if reason is not None and not force:
         raise UserError(
             f"cannot approve case {case_id}: {reason}; change it with --text or `socialcare review`, "
@@ -439,6 +493,27 @@ def _clean(text: str) -> str:
     if len(text) > MAX_REPLY_CHARS:
         raise UserError(f"the reply is {len(text)} characters; the most any channel takes is {MAX_REPLY_CHARS}")
     return text
+
+
+def unapprove(session: Session, case_id: int, actor: str) -> Reply:
+    """Take an approval back before the reply goes out: it is a draft again, and nothing is sent."""
+    case = get_case(session, case_id, lock=True)
+    reply = pending_reply(session, case)
+    if reply is None or reply.status == ReplyStatus.DRAFT:
+        raise UserError(f"case {case_id} has no approved reply")
+    if reply.status == ReplyStatus.SENDING:
+        raise UserError(f"case {case_id}'s reply is being sent right now; it can no longer be taken back")
+    lifecycle.unapprove(session, reply, actor)
+    return reply
+
+
+def reopen(session: Session, case_id: int, actor: str) -> Case:
+    """Open an answered or closed case again (closed by mistake, or the answer did not solve it)."""
+    case = get_case(session, case_id, lock=True)
+    if case.status not in (CaseStatus.ANSWERED, CaseStatus.CLOSED):
+        raise UserError(f"case {case_id} is {case.status}; only an answered or closed case can be reopened")
+    lifecycle.reopen_by_person(session, case, actor)
+    return case
 
 
 def wait(session: Session, case_id: int, actor: str) -> Case:

@@ -15,25 +15,23 @@ import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
 import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 from sqlmodel import col, select
 
 from connectors.base import ConnectorError, PermanentError
 from sentiment.base import BackendUnavailable
-from socialcare import cases, coordinator, customers, db, faq
+from socialcare import cases, customers, db, faq, filters, review_keys, team, terminal
 from socialcare import config as configuration
 from socialcare.app import App
 from socialcare.audit import current_user
 from socialcare.cases import QueueFilter
 from socialcare.config import Config, ConfigError
-from socialcare.daemon import Daemon
 from socialcare.db import DatabaseError, session_scope
 from socialcare.errors import UserError
 from socialcare.models import Account, Quarantine
@@ -47,10 +45,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is text: "[env: ...]" and "[sentiment]" are not markup
 )
-db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True)
+db_app = typer.Typer(help="The store: create or migrate its schema.", no_args_is_help=True, rich_markup_mode=None)
 sandbox_app = typer.Typer(
-    help="A local platform kept in a file, to try everything with no account.", no_args_is_help=True
+    help="A local platform kept in a file, to try everything with no account.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -67,26 +68,39 @@ customer_app = typer.Typer(
     cls=_CustomerCommands,
     help="One customer across channels: `customer HANDLE [--json]` shows them; link or split identities.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
-faq_app = typer.Typer(help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True)
+faq_app = typer.Typer(
+    help="Saved answers: the team's FAQ, suggested in show and review.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(customer_app, name="customer")
 app.add_typer(faq_app, name="faq")
 
 
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled, so scripts and people read it the same."""
-    sys.stderr.write("error: " + " ".join(redact(message).split()) + "\n")
+    sys.stderr.write("error: " + " ".join(terminal.plain(redact(message)).split()) + "\n")
 
 
 class Context:
     """Loads config, store and models only when a command needs them."""
 
-    def __init__(self, config_path: Path | None) -> None:
+    latest: ClassVar[Context | None] = None
+    """The running command's, so an error from the store can name the store after the command ended."""
+
+    def __init__(self, config_path: Path | None, agent: str | None = None) -> None:
         self.explicit = config_path is not None or "SOCIALCARE_CONFIG" in os.environ
         self.path = configuration.resolve_path(config_path)
         self._app: App | None = None
+        self._agent = agent
+        Context.latest = self
+
+    @property
+    def agent(self) -> str:
+        """Who is working, for the audit log: --as, else $SOCIALCARE_AGENT, else the config's agent, else the login."""
+        return team.agent_name(self._agent or os.environ.get("SOCIALCARE_AGENT") or self.config.agent or current_user())
 
     @property
     def config(self) -> Config:
@@ -114,6 +128,14 @@ class Context:
         return self.app.classifier
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from socialcare import __version__
+
+        sys.stdout.write(f"socialcare {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -122,6 +144,13 @@ def main_options(
         typer.Option("--config", "-c", help="Config file [env: SOCIALCARE_CONFIG; default: config/socialcare.toml]"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    agent: Annotated[
+        str | None,
+        typer.Option("--as", help="Your name in the audit log [env: SOCIALCARE_AGENT; else config agent, else login]"),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -130,7 +159,7 @@ def main_options(
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     # A lane busy for longer than its one-second tick is normal; APScheduler warns of each skipped tick.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.ERROR)
-    ctx.obj = Context(config)
+    ctx.obj = Context(config, agent)
 
 
 def _ctx(ctx: typer.Context) -> Context:
@@ -149,8 +178,8 @@ def init(
     show: Annotated[bool, typer.Option("--print", help="Print the starter config instead of writing it.")] = False,
 ) -> None:
     """Write a commented starter config at the config path in use and create the database."""
-    if show:
-        console.print(Text(STARTER.read_text(encoding="utf-8")), end="")
+    if show:  # the file as it is, never re-wrapped to the terminal: `init --print > socialcare.toml` must parse
+        sys.stdout.write(STARTER.read_text(encoding="utf-8"))
         return
     context = _ctx(ctx)
     if context.path.exists():
@@ -176,21 +205,29 @@ def db_upgrade(ctx: typer.Context) -> None:
 def poll(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Per account and in all, as JSON (errors redacted).")] = False,
 ) -> None:
     """Fetch new messages from every account (or one) and queue them."""
     application = _ctx(ctx).ready_app()
     names = [application.config.account(account).name] if account else list(application.channels)
-    failed = False
+    polled = []
     for name in names:
         outcome = application.poll(name, force=True)
-        if outcome.error:
-            failed = True
-            say_error(f"{name}: {outcome.error}")
+        error = redact(outcome.error) if outcome.error else None
+        polled.append({"account": name, "fetched": outcome.fetched, "new": outcome.new, "error": error})
+        if as_json:
+            continue
+        if error:
+            say_error(f"{name}: {error}")
         else:
             console.print(Text(f"{name}: fetched {outcome.fetched}, new {outcome.new}"))
     processed = application.process()
-    console.print(Text(f"classified {processed.classified}, cases updated {processed.cases}"))
-    if failed:
+    if as_json:
+        done = {"accounts": polled, "classified": processed.classified, "cases": processed.cases}
+        sys.stdout.write(json.dumps(done, ensure_ascii=False) + "\n")
+    else:
+        console.print(Text(f"classified {processed.classified}, cases updated {processed.cases}"))
+    if any(p["error"] for p in polled):
         raise typer.Exit(1)
 
 
@@ -221,20 +258,40 @@ def _span(seconds: int) -> str:
     return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d"
 
 
+def _known_status(value: str) -> str:
+    if value not in cases.STATUSES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(cases.STATUSES)}")
+    return value
+
+
+def _known_channel(config: Config, channel: str | None) -> None:
+    """An account name or a platform of the config: a typo must not read as "no open cases"."""
+    known = set(config.accounts) | {a.platform for a in config.accounts.values()}
+    if channel is not None and channel not in known:
+        raise UserError(f"no account or platform {channel!r} in the config (known: {', '.join(sorted(known))})")
+
+
 @app.command("queue")
 def queue_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-    status: Annotated[str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.")] = "open",
-    channel: Annotated[str | None, typer.Option(help="An account name or a platform.")] = None,
+    status: Annotated[
+        str, typer.Option(help="open, waiting, answered, closed, all, or quarantined.", callback=_known_status)
+    ] = "open",
+    channel: filters.ChannelOption = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many cases.")] = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
     """The cases to answer, soonest deadline first, with the time left."""
     application = _ctx(ctx).ready_app()
+    _known_channel(application.config, channel)
+    wanted = QueueFilter(status, channel, limit, intent, language, priority, customer, containing)
     with session_scope(application.engine) as session:
-        rows = cases.queue(
-            session, QueueFilter(status=status, channel=channel, limit=limit), calendars=application.config.calendar_for
-        )
+        rows = cases.queue(session, wanted, calendars=application.config.calendar_for)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -246,43 +303,51 @@ def queue_cmd(
     if status == "quarantined":
         _render_quarantine(rows, zone, now)
         return
-    table = Table(title=f"{len(rows)} {status} case(s), times in {application.config.timezone}")
-    for column in ("case", "due", "left", "priority", "channel", "customer", "message", "reply"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        due = datetime.fromisoformat(row["due_at"])
-        table.add_row(
-            str(row["id"]),
-            _when(due, zone, now),
+    channels = {row["account"] for row in rows}
+    where = f" on {terminal.cut(next(iter(channels)), terminal.NAME_WIDTH)}" if len(channels) == 1 else ""
+    console.print(Text(f"{len(rows)} {status} case(s){where}, times in {application.config.timezone}"))
+    lines = [
+        [
+            Text(str(row["id"])),
+            Text(_when(datetime.fromisoformat(row["due_at"]), zone, now)),
             _left(_open_left(row)) if row["status"] == "open" else Text(row["status"]),
             Text(row["priority"], style="bold red" if row["priority"] != "normal" else ""),
-            Text(row["account"]),
-            Text(row["customer"]),
-            Text(_clip(row["message"], 60)),
+            Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["customer"], terminal.NAME_WIDTH)),
             Text(row["reply_status"] or ("reject?" if row["suggestion"] else "-")),
-        )
-    console.print(table)
+            Text(terminal.cut(row["held_by"] or "-", 16), style="magenta" if row["held_by"] else "dim"),
+            Text(terminal.cut(row["message"], 400)),
+        ]
+        for row in rows
+    ]
+    header = ["case", "due", "left", "priority", "channel", "customer", "reply", "held by", "message"]
+    if where:  # one channel: named in the title, its column is room for the message
+        header, lines = header[:4] + header[5:], [line[:4] + line[5:] for line in lines]
+    shrink = tuple(i for i, name in enumerate(header) if name in ("channel", "customer", "held by"))
+    for line in terminal.columns(header, lines, console.width, flex=len(header) - 1, shrink=shrink):
+        console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 def _render_quarantine(rows: list[dict[str, Any]], zone: Any, now: datetime) -> None:
-    table = Table(title=f"{len(rows)} message(s) held: the store could not take them as they came")
-    for column in ("held", "channel", "message id", "author", "text", "why"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            _when(datetime.fromisoformat(row["held_at"]), zone, now),
-            Text(row["account"]),
-            Text(row["external_id"]),
-            Text(row["author"]),
-            Text(_clip(row["text"], 60)),
-            Text(row["error"]),
-        )
-    console.print(table)
-
-
-def _clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    """A line per held message, and under it why it is held: the reason is what a person acts on."""
+    console.print(Text(f"{len(rows)} message(s) held: the store could not take them as they came"))
+    lines = [
+        [
+            Text(_when(datetime.fromisoformat(row["held_at"]), zone, now)),
+            Text(terminal.cut(row["account"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["external_id"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["author"], terminal.NAME_WIDTH)),
+            Text(terminal.cut(row["text"], 400)),
+        ]
+        for row in rows
+    ]
+    header = ["held", "channel", "message id", "author", "text"]
+    head, *listed = terminal.columns(header, lines, console.width, flex=4, shrink=(1, 2, 3))
+    console.print(head, no_wrap=True, overflow="ellipsis", crop=True)
+    for line, row in zip(listed, rows, strict=True):
+        console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
+        why = Text(f"    why: {terminal.cut(row['error'], max(10, console.width - 9))}", style="dim")
+        console.print(why, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 @app.command()
@@ -302,48 +367,98 @@ def show(
 
 
 def _render_case(detail: dict[str, Any], config: Config) -> None:
+    """A case as a teammate needs it: where it stands, the thread, replies, notes and who did what."""
     zone, now = config.zone, datetime.now().astimezone()
-    due = datetime.fromisoformat(detail["due_at"])
+
+    def when(iso: str) -> str:
+        return _when(datetime.fromisoformat(iso), zone, now)
+
     customer = detail["customer"]
     head = Text()
     head.append(f"case {detail['id']}", style="bold")
-    head.append(f"  {detail['status']}  {detail['priority']}  {detail['account']} ({detail['platform']})\n")
-    head.append(f"customer {customer['name']} @{customer['handle']}  language {detail['language'] or '?'}\n")
-    others = [f"{i['platform']}:{i['handle']}" for i in customer["identities"] if i["handle"] != customer["handle"]]
+    head.append(f"  {detail['status']}  {detail['priority']}  ")
+    head.append(f"{terminal.cut(detail['account'], terminal.NAME_WIDTH)} ({detail['platform']})")
+    head.append(f"  times in {config.timezone}\n", style="dim")
+    head.append(f"customer {terminal.cut(customer['name'], 60)} @{terminal.cut(customer['handle'], 60)}")
+    head.append(f"  language {detail['language'] or '?'}\n")
+    others = [
+        f"{i['platform']}:{terminal.cut(i['handle'], 40)}"
+        for i in customer["identities"]
+        if i["handle"] != customer["handle"]
+    ]
     if others:
-        head.append(f"also {', '.join(others)}\n")
-    head.append(f"due {_when(due, zone, now)} {config.timezone}  ")
+        head.append(f"also {', '.join(others[:10])}\n")
     if detail["status"] == "open":
+        head.append(f"due {when(detail['due_at'])}  ")
         head.append_text(_left(_open_left(detail)))
-    if detail["promised_at"]:
-        promised = datetime.fromisoformat(detail["promised_at"])
-        head.append(f"\npromised the customer an answer by {_when(promised, zone, now)} {config.timezone}")
+    elif detail["status"] == "closed":
+        reason = terminal.cut(detail["close_reason"] or "-", 200)
+        head.append(f"closed {when(detail['closed_at']) if detail['closed_at'] else ''}: {reason}")
+    elif detail["status"] == "answered":
+        head.append(f"answered {when(detail['closed_at']) if detail['closed_at'] else ''}")
+    else:
+        head.append("waiting on the customer: the clock is stopped until they write")
+    if detail["promised_at"] and detail["status"] == "open":
+        head.append(f"\npromised the customer an answer by {when(detail['promised_at'])}")
+    if detail["held_by"]:
+        head.append(f"\nheld by {terminal.cut(detail['held_by'], 64)} until {when(detail['held_until'])}")
     console.print(Panel(head))
     if detail["suggestion"]:
         console.print(Text(f"suggested: reject, no reply ({detail['suggestion']})", style="yellow"))
     for saved in detail["saved_answers"]:
         console.print(
-            Text(f"saved answer {saved['id']} ({saved['score']:.2f}): {_clip(saved['answer'], 100)}", "yellow")
+            Text(f"saved answer {saved['id']} ({saved['score']:.2f}): {terminal.cut(saved['answer'], 100)}", "yellow")
         )
     for message in detail["messages"]:
         verdict = message["verdict"]
         line = Text()
-        line.append(f"{_when(datetime.fromisoformat(message['created_at']), zone, now)} ", style="dim")
-        line.append(f"@{message['author'] or 'us'}: ", style="bold" if message["direction"] == "inbound" else "cyan")
-        line.append(message["text"])
+        line.append(f"{when(message['created_at'])} ", style="dim")
+        author = terminal.cut(message["author"] or "us", 60)
+        line.append(f"@{author}: ", style="bold" if message["direction"] == "inbound" else "cyan")
+        line.append_text(terminal.safe_text(message["text"]))
         if verdict:
-            complaint = " · complaint" if verdict["is_complaint"] else ""
             line.append(
-                f"\n    {verdict['label']} · {verdict['intent']}{complaint}"
-                f" · {verdict['language'] or '?'} · {verdict['backend']}",
+                f"\n    sentiment {verdict['label']} · intent {verdict['intent']}"
+                f" · complaint {'yes' if verdict['is_complaint'] else 'no'}"
+                f" · language {verdict['language'] or '?'} · by {verdict['backend']}",
                 style="dim",
             )
         console.print(line)
     _render_history(detail["history"], zone, now, "earlier cases")
     for reply in detail["replies"][-3:]:
-        console.print(Panel(Text(reply["text"]), title=f"reply {reply['id']} · {reply['status']}", title_align="left"))
+        title = f"reply {reply['id']} · {reply['kind']} · {reply['status']}"
+        if reply["approved_by"]:
+            title += f" · approved by {terminal.cut(reply['approved_by'], 64)} {when(reply['approved_at'])}"
+        if reply["sent_at"]:
+            title += f" · sent {when(reply['sent_at'])}"
+        body = terminal.safe_text(reply["text"])
+        if reply["error"]:
+            label = "failed" if reply["status"] == "failed" else "last error"
+            body.append(f"\n{label}: {terminal.cut(reply['error'], 300)}", style="red")
+        console.print(Panel(body, title=Text(title), title_align="left"))
     if detail["same_as"]:
         _warn_repeats(detail["same_as"])
+    for entry in detail["notes"]:
+        line = Text(f"note {when(entry['at'])} {terminal.cut(entry['author'], 64)}: ", style="yellow")
+        line.append_text(terminal.safe_text(entry["text"]))
+        console.print(line)
+    if detail["audit"]:
+        console.print(Text("audit trail:", style="bold"))
+    for entry in detail["audit"]:
+        line = Text(f"  {when(entry['at'])} ", style="dim")
+        line.append(f"{terminal.cut(entry['actor'], 64)} {entry['action']}")
+        said = _audit_detail(entry["detail"])
+        if said:
+            line.append(f"  {said}", style="dim")
+        console.print(line)
+
+
+_AUDIT_KEYS = ("reason", "error", "via", "was", "by", "from", "holder", "attempt", "kind", "message", "forced")
+"""What an audit entry's detail tells a teammate, in this order; the rest (a replaced text, ids) is in --json."""
+
+
+def _audit_detail(detail: dict[str, Any]) -> str:
+    return " ".join(f"{key}={terminal.cut(str(detail[key]), 120)}" for key in _AUDIT_KEYS if key in detail)
 
 
 def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title: str) -> None:
@@ -353,7 +468,8 @@ def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title:
     console.print(Text(f"{title}:", style="bold"))
     for row in rows:
         line = Text(f"  #{row['id']} {_when(datetime.fromisoformat(row['opened_at']), zone, now)} ", style="dim")
-        line.append(f"{row['account']} @{row['handle']} · {row['status']} · {row['priority']}")
+        line.append(f"{terminal.cut(row['account'], 40)} @{terminal.cut(row['handle'], 40)}")
+        line.append(f" · {row['status']} · {row['priority']}")
         if row["sentiment"]:
             line.append(f" · {row['sentiment']}{' complaint' if row['complaint'] else ''}")
         if row["answered_in_time"] is not None:
@@ -367,7 +483,7 @@ def _render_history(rows: list[dict[str, Any]], zone: Any, now: datetime, title:
         if row["followup"] and row["followup"]["answer"]:
             answer = row["followup"]["score"] or row["followup"]["answer"]
             line.append(f" · follow-up: {answer}")
-        line.append(f"\n      {_clip(row['message'], 80)}")
+        line.append(f"\n      {terminal.cut(row['message'], 80)}")
         console.print(line)
 
 
@@ -379,23 +495,92 @@ def _connector_for_case(application: App, case_id: int):  # type: ignore[no-unty
     return application.channels.get(account.name)
 
 
+CaseIds = Annotated[
+    list[int] | None, typer.Argument(help="Case ids (or --all-matching with filters).", show_default=False)
+]
+AllMatching = Annotated[
+    bool, typer.Option("--all-matching", help="Every open case the filters match (as `queue` lists them).")
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before acting on several cases.")]
+
+
+def _targets(
+    application: App, given: list[int] | None, all_matching: bool, wanted: QueueFilter, verb: str, yes: bool
+) -> list[int]:
+    """The cases to act on: those named, or every open case the filters match after a confirmation
+    that says how many (``--yes`` skips it)."""
+    if bool(given) == all_matching:
+        raise UserError("give case ids, or --all-matching with filters (`socialcare queue --help` lists them)")
+    if given:
+        ids = list(dict.fromkeys(given))
+    else:
+        _known_channel(application.config, wanted.channel)
+        with session_scope(application.engine) as session:
+            ids = [row["id"] for row in cases.queue(session, wanted) if row["reply_status"] in (None, "draft")]
+    if all_matching and not ids:
+        console.print(Text("no open case matches"))
+    elif all_matching and not yes:
+        shown = ", ".join(map(str, ids[:10])) + (", …" if len(ids) > 10 else "")
+        typer.confirm(f"{verb} {len(ids)} case(s) ({shown})?", abort=True)
+    return ids
+
+
+def _each(ids: list[int], act: Any) -> None:
+    """``act`` on every case, one transaction each; a case that cannot be done is one line, the rest go on."""
+    failed = 0
+    for case_id in ids:
+        try:
+            act(case_id)
+        except UserError as err:
+            failed += 1
+            say_error(str(err) if len(ids) == 1 else f"case {case_id}: {err}")
+    if len(ids) > 1:
+        console.print(Text(f"{len(ids) - failed} of {len(ids)} done"))
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def approve(
     ctx: typer.Context,
-    case: Annotated[int, typer.Argument(help="Case id.")],
-    text: Annotated[str | None, typer.Option(help="Send this instead of the draft.")] = None,
+    case: CaseIds = None,
+    text: Annotated[
+        str | None, typer.Option(help="Send this instead of the draft (also over a reply already approved).")
+    ] = None,
     force: Annotated[
-        bool, typer.Option(help="Approve a reply the tone guard refuses (kept in the audit log).")
+        bool,
+        typer.Option(
+            "--force", help="Approve even if the tone guard refuses the reply or a teammate holds the case (audited)."
+        ),
     ] = False,
+    all_matching: AllMatching = False,
+    yes: Yes = False,
+    channel: filters.ChannelOption = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
-    """Approve a case's reply (the draft, or --text); `send` or the daemon posts it."""
+    """Approve cases' replies (the draft, or --text); `send` or the daemon posts them."""
     application = _ctx(ctx).ready_app()
-    connector = _connector_for_case(application, case)
-    with session_scope(application.engine) as session:
-        reply = cases.approve(session, case, current_user(), connector, text, guard=application.tone_guard, force=force)
-        same = cases.repeats(session, reply)
-    console.print(Text(f"case {case}: reply {reply.id} approved"))
-    _warn_repeats(same)
+    agent = _ctx(ctx).agent
+    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    ids = _targets(application, case, all_matching, wanted, "approve", yes)
+
+    def one(case_id: int) -> None:
+        connector = _connector_for_case(application, case_id)
+        with session_scope(application.engine) as session:
+            team.check_free(session, case_id, agent, force=force)
+            reply = cases.approve(
+                session, case_id, agent, connector, text, guard=application.approval_guard, force=force
+            )
+            team.done(session, case_id, agent)
+            same = cases.repeats(session, reply)
+        console.print(Text(f"case {case_id}: reply {reply.id} approved"))
+        _warn_repeats(same)
+
+    _each(ids, one)
 
 
 def _warn_repeats(same: list[str]) -> None:
@@ -406,14 +591,96 @@ def _warn_repeats(same: list[str]) -> None:
 @app.command()
 def reject(
     ctx: typer.Context,
-    case: Annotated[int, typer.Argument(help="Case id.")],
     reason: Annotated[str, typer.Option(help="Why no reply is sent (kept in the audit log).")],
+    case: CaseIds = None,
+    force: Annotated[bool, typer.Option("--force", help="Even if a teammate holds the case.")] = False,
+    all_matching: AllMatching = False,
+    yes: Yes = False,
+    channel: filters.ChannelOption = None,
+    intent: filters.IntentOption = None,
+    language: filters.LanguageOption = None,
+    priority: filters.PriorityOption = None,
+    customer: filters.CustomerOption = None,
+    containing: filters.ContainingOption = None,
 ) -> None:
-    """Close a case without replying: spam, duplicate, answered elsewhere."""
+    """Close cases without replying: spam, duplicate, answered elsewhere."""
+    application = _ctx(ctx).ready_app()
+    agent = _ctx(ctx).agent
+    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    ids = _targets(application, case, all_matching, wanted, "reject", yes)
+
+    def one(case_id: int) -> None:
+        with session_scope(application.engine) as session:
+            team.check_free(session, case_id, agent, force=force)
+            cases.reject(session, case_id, agent, reason)
+            team.done(session, case_id, agent)
+        console.print(Text(f"case {case_id} closed: {terminal.cut(reason, 200)}"))
+
+    _each(ids, one)
+
+
+@app.command()
+def claim(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    force: Annotated[bool, typer.Option("--force", help="Take it from a teammate who holds it.")] = False,
+) -> None:
+    """Hold a case while you write its answer; teammates see it in `queue`, and it lapses after claim_expiry."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        held = team.claim(session, case, context.agent, application.config.claim_expiry, force=force)
+    until = held.expires_at.astimezone(application.config.zone)
+    console.print(Text(f"case {case} is yours until {until:%H:%M} {application.config.timezone}"))
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    force: Annotated[bool, typer.Option("--force", help="Release a teammate's claim.")] = False,
+) -> None:
+    """Let go of a case you claimed."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        team.release(session, case, context.agent, force=force)
+    console.print(Text(f"case {case} released"))
+
+
+@app.command()
+def note(
+    ctx: typer.Context,
+    case: Annotated[int, typer.Argument(help="Case id.")],
+    text: Annotated[str, typer.Argument(help="The note, for the team only.")],
+) -> None:
+    """Add an internal note to a case: shown in `show`, never sent to the customer."""
+    context = _ctx(ctx)
+    application = context.ready_app()
+    with session_scope(application.engine) as session:
+        added = team.note(session, case, context.agent, text)
+    console.print(Text(f"case {case}: note {added.id} added"))
+
+
+@app.command()
+def unapprove(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Take an approval back while the reply is not being sent: it is a draft again."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        cases.reject(session, case, current_user(), reason)
-    console.print(Text(f"case {case} closed: {reason}"))
+        reply = cases.unapprove(session, case, _ctx(ctx).agent)
+    console.print(Text(f"case {case}: reply {reply.id} is a draft again"))
+
+
+@app.command()
+def reopen(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Open an answered or closed case again: back in the queue, its last messages waiting, with a draft."""
+    from socialcare import triage
+
+    application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        reopened = cases.reopen(session, case, _ctx(ctx).agent)
+        triage.refresh(session, reopened, application.config, application.drafter)
+    console.print(Text(f"case {case} is open again"))
 
 
 @app.command()
@@ -421,80 +688,110 @@ def wait(ctx: typer.Context, case: Annotated[int, typer.Argument(help="Case id."
     """Waiting on the customer: the case leaves the queue and its clock stops until they write again."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        cases.wait(session, case, current_user())
+        cases.wait(session, case, _ctx(ctx).agent)
     console.print(Text(f"case {case} is waiting on the customer; it comes back when they write"))
 
 
 @app.command()
-def send(ctx: typer.Context) -> None:
+def send(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="The counts as JSON.")] = False,
+) -> None:
     """Post every approved reply on its channel, in its thread."""
     application = _ctx(ctx).ready_app()
-    result = application.send()
-    console.print(
-        Text(f"sent {result.sent}, failed {result.failed}, deferred {result.deferred}, recovered {result.recovered}")
-    )
+    try:
+        result = application.send()
+    except KeyboardInterrupt:
+        say_error("interrupted: a reply in flight is approved again and is looked for on its channel before a retry")
+        raise typer.Exit(130) from None
+    counts = {"sent": result.sent, "failed": result.failed, "deferred": result.deferred, "recovered": result.recovered}
+    if as_json:
+        sys.stdout.write(json.dumps(counts) + "\n")
+    else:
+        console.print(Text(", ".join(f"{key} {value}" for key, value in counts.items())))
     if result.failed:
         raise typer.Exit(1)
 
 
 @app.command()
 def review(ctx: typer.Context) -> None:
-    """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit."""
+    """Walk the open queue one case at a time: approve, edit in $EDITOR, skip, reject or quit (? for the keys)."""
     application = _ctx(ctx).ready_app()
+    agent = _ctx(ctx).agent
     with session_scope(application.engine) as session:
-        rows = cases.queue(session, QueueFilter())
-        ids = [row["id"] for row in rows if row["reply_status"] == "draft" or row["suggestion"]]
+        rows = [
+            row for row in cases.queue(session, QueueFilter()) if row["reply_status"] == "draft" or row["suggestion"]
+        ]
+    ids = [row["id"] for row in rows if row["held_by"] in (None, agent)]
+    if len(ids) < len(rows):
+        console.print(Text(f"leaving {len(rows) - len(ids)} case(s) that teammates hold"))
     if not ids:
         console.print(Text("nothing to review"))
         return
-    for position, case_id in enumerate(ids, 1):
-        with session_scope(application.engine) as session:
-            detail = cases.show(
-                session, case_id, calendars=application.config.calendar_for, saved=application.saved_answers
-            )
-        console.rule(f"{position}/{len(ids)}")
-        _render_case(detail, application.config)
-        draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
-        if draft is None and not detail["suggestion"]:
-            continue
-        if not _review_one(application, case_id, draft or ""):
-            return
+    tally = review_keys.Tally()
+    try:
+        for position, case_id in enumerate(ids, 1):
+            with session_scope(application.engine) as session:
+                detail = cases.show(
+                    session, case_id, calendars=application.config.calendar_for, saved=application.saved_answers
+                )
+            draft = next((r["text"] for r in reversed(detail["replies"]) if r["status"] == "draft"), None)
+            if draft is None and not detail["suggestion"]:  # approved or answered since the list was made
+                continue
+            console.rule(f"{position}/{len(ids)}")
+            _render_case(detail, application.config)
+            if not _review_one(application, case_id, draft or "", tally, agent):
+                break
+    except (KeyboardInterrupt, typer.Abort):
+        console.print(Text(f"\nstopped: {tally}"))
+        raise typer.Exit(130) from None
+    console.print(Text(str(tally)))
 
 
-def _review_one(application: App, case_id: int, draft: str) -> bool:
-    """Returns False when the user quits."""
-    text = draft
+def _review_one(application: App, case_id: int, draft: str, tally: review_keys.Tally, agent: str) -> bool:
+    """One case's reply; returns False when the user quits. After an edit, Enter approves the edited text."""
+    text, edited = draft, False
     while True:
-        choice = typer.prompt("approve [a], edit [e], skip [s], reject [r], quit [q]", default="s").strip().lower()[:1]
+        choice = review_keys.ask(edited)
         try:
             if choice == "a":
                 connector = _connector_for_case(application, case_id)
                 with session_scope(application.engine) as session:
+                    team.check_free(session, case_id, agent)
                     reply = cases.approve(
-                        session, case_id, current_user(), connector, text, guard=application.tone_guard
+                        session, case_id, agent, connector, text if edited else None, guard=application.approval_guard
                     )
+                    team.done(session, case_id, agent)
                     same = cases.repeats(session, reply)
-                console.print(Text(f"case {case_id}: approved"))
+                tally.count("edited" if edited else "approved")
+                console.print(Text(f"case {case_id}: approved" + (" with your edit" if edited else "")))
                 _warn_repeats(same)
                 return True
             if choice == "e":
-                text = _edit(text)
-                console.print(Panel(Text(text), title="edited reply", title_align="left"))
+                text, edited = _edit(text), True
+                console.print(Panel(terminal.safe_text(text), title="edited reply", title_align="left"))
                 continue
             if choice == "r":
                 reason = typer.prompt("reason")
                 with session_scope(application.engine) as session:
-                    cases.reject(session, case_id, current_user(), reason)
-                console.print(Text(f"case {case_id}: closed ({reason})"))
+                    team.check_free(session, case_id, agent)
+                    cases.reject(session, case_id, agent, reason)
+                    team.done(session, case_id, agent)
+                tally.count("rejected")
+                console.print(Text(f"case {case_id}: closed ({terminal.cut(reason, 200)})"))
+                return True
+            if choice == "s":
+                tally.count("skipped")
                 return True
             if choice == "q":
                 return False
-            if choice == "s":
-                return True
+            if choice == "?":
+                console.print(Text(review_keys.HELP))
+                continue
         except UserError as err:
             say_error(str(err))
             continue
-        say_error("type a, e, s, r or q")
+        say_error("type a, e, s, r, q or ? for help")
 
 
 def _edit(text: str) -> str:
@@ -529,6 +826,14 @@ def classify(
             else:
                 flag = "complaint" if verdict.is_complaint else "-"
                 sys.stdout.write(f"{verdict.label}\t{verdict.intent}\t{flag}\t{verdict.language or '-'}\n")
+        _progress(f"classified {min(start + 256, len(lines)):,} of {len(lines):,}", done=start + 256 >= len(lines))
+
+
+def _progress(said: str, *, done: bool) -> None:
+    """How far long work has got, on one line of a terminal's stderr; nothing when stderr is a file or pipe."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{said}" + ("\n" if done else ""))
+        sys.stderr.flush()
 
 
 @app.command()
@@ -537,6 +842,8 @@ def daemon(
     once: Annotated[bool, typer.Option("--once", help="Run every job once and exit.")] = False,
 ) -> None:
     """Poll, classify, draft, send and watch deadlines, on the intervals in config."""
+    from socialcare.daemon import Daemon
+
     worker = Daemon(_ctx(ctx).app)
     worker.start()
     if once:
@@ -603,22 +910,29 @@ def simulate(
 
 
 @app.command()
-def doctor(ctx: typer.Context) -> None:
+def doctor(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One object per check, as JSON (secrets masked).")] = False,
+) -> None:
     """Check the store, the sentiment backend and every account; non-zero exit if anything is wrong."""
+    from socialcare import coordinator
+
     context = _ctx(ctx)
-    problems = 0
+    checks: list[dict[str, Any]] = []
 
     def report(ok: bool, what: str, detail: str) -> None:
-        nonlocal problems
-        problems += not ok
+        checks.append({"check": what, "ok": ok, "detail": redact(detail)})
+        if as_json:
+            return
         line = Text("ok   " if ok else "FAIL ", style="green" if ok else "bold red")
-        line.append(redact(f"{what}: {detail}"))
+        line.append(terminal.plain(redact(f"{what}: {detail}")))
         console.print(line, soft_wrap=True)
 
     application = context.app
     failing: dict[str, Account] = {}
     try:
         application.check_store()
+        db.check_writable(application.engine)
         application.sync_accounts()
         report(True, "database", f"{db.redact_url(application.config.database_url)} at schema {db.head_revision()}")
         with session_scope(application.engine) as session:
@@ -662,7 +976,9 @@ def doctor(ctx: typer.Context) -> None:
             since = state.failing_since or state.last_poll_at
             when = since.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if since else "?"
             report(False, name, f"{who}, but it has been failing since {when} ({state.last_error})")
-    if problems:
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": all(c["ok"] for c in checks), "checks": checks}, ensure_ascii=False) + "\n")
+    if not all(c["ok"] for c in checks):
         raise typer.Exit(1)
 
 
@@ -684,19 +1000,23 @@ def customer_show(
         return
     zone, now = application.config.zone, datetime.now().astimezone()
     head = Text(f"customer {detail['id']}", style="bold")
-    head.append(f"  {detail['name'] or ''}")
+    head.append(f"  {terminal.cut(detail['name'], 80)}")
+    head.append(f"  times in {application.config.timezone}", style="dim")
     for identity in detail["identities"]:
-        head.append(f"\n  identity {identity['id']}: {identity['platform']}:{identity['handle']}")
+        head.append(f"\n  identity {identity['id']}: {identity['platform']}:{terminal.cut(identity['handle'], 80)}")
         for key in ("email", "phone"):
             if identity[key]:
-                head.append(f"  {identity[key]}")
+                head.append(f"  {terminal.cut(identity[key], 80)}")
     if detail["followups_stopped_at"]:
         head.append("\nasked for no more follow-ups")
     console.print(Panel(head))
     _render_history(detail["history"], zone, now, "cases")
     for entry in detail["audit"]:
         console.print(
-            Text(f"{_when(datetime.fromisoformat(entry['at']), zone, now)} {entry['actor']}: {entry['said']}")
+            Text(
+                f"{_when(datetime.fromisoformat(entry['at']), zone, now)} "
+                f"{terminal.cut(entry['actor'], 64)}: {terminal.cut(entry['said'], 300)}"
+            )
         )
 
 
@@ -705,7 +1025,7 @@ def customer_link(ctx: typer.Context, first: Who, second: Who) -> None:
     """Make two identities one customer, with everyone already linked to either; their histories join."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        customer = customers.link(session, first, second, current_user())
+        customer = customers.link(session, first, second, _ctx(ctx).agent)
         names = ", ".join(f"{i['platform']}:{i['handle']}" for i in customers.summary(session, customer)["identities"])
     console.print(Text(f"customer {customer.id}: {names}"))
 
@@ -715,7 +1035,7 @@ def customer_unlink(ctx: typer.Context, who: Who) -> None:
     """Split an identity out to a customer of its own; automatic linking leaves it alone from then on."""
     application = _ctx(ctx).ready_app()
     with session_scope(application.engine) as session:
-        customer = customers.unlink(session, who, current_user())
+        customer = customers.unlink(session, who, _ctx(ctx).agent)
     console.print(Text(f"{who} is customer {customer.id} now, on its own"))
 
 
@@ -756,12 +1076,23 @@ def sandbox_post(
     account: SandboxAccount = None,
 ) -> None:
     """Post on the sandbox as a customer would; prints the new post's id."""
+    given = {"author": author, "text": text, "name": name, "reply-to": reply_to, "email": email, "phone": phone}
+    for option, value in given.items():
+        _check_utf8(option, value)
     if not text.strip():
         raise UserError("the post is empty; give some --text")
     if not author.strip() or any(c.isspace() for c in author):
         raise UserError("--author must be a handle without spaces")
     connector = _sandbox(_ctx(ctx), account)
     sys.stdout.write(connector.post(author, text, name=name, reply_to=reply_to, email=email, phone=phone) + "\n")
+
+
+def _check_utf8(option: str, value: str | None) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: refused here rather than posted and quarantined."""
+    bad = next((c for c in value or "" if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        byte = f"byte 0x{ord(bad) - 0xDC00:02x}" if "\udc80" <= bad <= "\udcff" else f"U+{ord(bad):04X}"
+        raise UserError(f"--{option} is not valid UTF-8 (it holds the {byte}); set the terminal to UTF-8 and try again")
 
 
 @sandbox_app.command("timeline")
@@ -785,13 +1116,17 @@ def sandbox_timeline(
         return
     zone = _ctx(ctx).config.zone
     now = datetime.now().astimezone()
+    if threads:
+        console.print(Text(f"times in {_ctx(ctx).config.timezone}", style="dim"))
     for thread in threads.values():
         for post in [thread, *thread["replies"]]:
             line = Text("  " if post["reply_to"] is not None else "")
             line.append(f"#{post['id']} ", style="dim")
             line.append(f"{_when(datetime.fromisoformat(post['created_at']), zone, now)} ", style="dim")
-            line.append(f"@{post['author']}", style="cyan" if post["author"] == connector.settings.handle else "bold")
-            line.append(f": {post['text']}")
+            author = terminal.cut(post["author"], 60)
+            line.append(f"@{author}", style="cyan" if post["author"] == connector.settings.handle else "bold")
+            line.append(": ")
+            line.append_text(terminal.safe_text(post["text"]))
             console.print(line, soft_wrap=True)
     if not threads:
         console.print(Text("the sandbox is empty; try `socialcare sandbox seed`"))
@@ -805,11 +1140,17 @@ def sandbox_seed(ctx: typer.Context, account: SandboxAccount = None) -> None:
         seed = json.loads(SEED_PATH.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"cannot read the bundled seed {SEED_PATH}: {err}") from None
+    there = {(post["author"], post["text"]): str(post["id"]) for post in connector.posts()}
     ids: dict[str, str] = {}
-    for item in seed:
+    for item in seed:  # a post already there is not posted again: seeding twice makes no duplicate cases
+        known = there.get((item["author"], item["text"]))
         reply_to = ids.get(item["reply_to"]) if item.get("reply_to") else None
-        ids[item["key"]] = connector.post(item["author"], item["text"], name=item.get("name"), reply_to=reply_to)
-    console.print(Text(f"posted {len(seed)} messages on the sandbox ({connector.settings.path})"))
+        ids[item["key"]] = known or connector.post(
+            item["author"], item["text"], name=item.get("name"), reply_to=reply_to
+        )
+    posted = sum(1 for item in seed if (item["author"], item["text"]) not in there)
+    already = f"; {len(seed) - posted} were there already" if posted < len(seed) else ""
+    console.print(Text(f"posted {posted} messages on the sandbox ({connector.settings.path}){already}"))
 
 
 def _mount_sentiment() -> None:
@@ -836,11 +1177,23 @@ def main(argv: list[str] | None = None) -> int:
         say_error(f"{type(err).__name__}: {err}")
         return 1
     except Exception as err:
-        if not db.is_conflict(err):
+        if db.is_conflict(err):
+            say_error("the case changed while you were working on it (the daemon, or a teammate): look again and retry")
+            return 1
+        explained = db.explain(err, _database_url())
+        if explained is None:
             raise
-        say_error("the case changed while you were working on it (the daemon, or a teammate): look again and retry")
+        say_error(explained)
         return 1
     return 0
+
+
+def _database_url() -> str:
+    """The store the command was using, for an error about it (its password hidden by ``db.explain``)."""
+    context = Context.latest
+    if context is not None and context._app is not None:
+        return context._app.config.database_url
+    return "in use"
 
 
 def run() -> NoReturn:

@@ -76,6 +76,16 @@ class SentimentConfig(BaseModel):
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    @model_validator(mode="after")
+    def _known_options(self) -> SentimentConfig:
+        import sentiment
+
+        try:
+            sentiment.check_options(self.backend, self.options)
+        except sentiment.BackendUnavailable as err:
+            raise ValueError(str(err)) from None
+        return self
+
 
 class DaemonConfig(_Section):
     """What is due runs within a second or two; these only bound the work of a worker that dies."""
@@ -241,6 +251,12 @@ class Config(_Section):
     database_url: str
     timezone: TimeZoneName = "UTC"
     language: str = Field("en", description="language of drafts when the customer's cannot be told")
+    lock_timeout: Duration = timedelta(seconds=30)
+    """How long a SQLite writer waits for another's write lock before a command gives up, in one line."""
+    agent: str | None = None
+    """Who is working, in the audit log; ``--as`` and ``SOCIALCARE_AGENT`` win over it."""
+    claim_expiry: Duration = timedelta(minutes=30)
+    """How long `socialcare claim` holds a case for one person."""
     templates: Path | None = None
     secrets_file: Path | None = None
     targets: ResponseTargets = ResponseTargets()
@@ -415,6 +431,7 @@ def _account_section(
 
 def _absolute_sqlite(url: str, folder: Path) -> str:
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(folder / url[len(prefix) :])
+    rest = url[len(prefix) :]
+    if url.startswith(prefix) and not rest.startswith(("/", "file:")) and rest != ":memory:":  # file: is a URI
+        return prefix + str(folder / rest)
     return url

@@ -11,21 +11,30 @@ and this thread have seen least, so a public thread does not fill up with one ca
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING
 
 from socialcare.config import ConfigError
 from socialcare.faq import Faq
+from socialcare.terminal import plain
+
+if TYPE_CHECKING:  # Jinja2 loads with the first Drafter: `queue` and `show` use this module's rules, not templates
+    import jinja2
 
 BUNDLED = Path(str(resources.files("socialcare.bundled") / "templates"))
+
+
+def template_languages(templates: Path | None) -> frozenset[str]:
+    """The languages that have templates (the team's folder and the bundled ones), from the file names alone."""
+    folders = [folder for folder in (templates, BUNDLED) if folder is not None and folder.is_dir()]
+    return frozenset(path.parent.name for folder in folders for path in folder.glob("*/*.j2"))
+
+
 VARIANTS = 5
 """A template is rendered with ``variant`` 0 to 4; each different text is one wording of it."""
 MIN_WORDS = 4
@@ -68,10 +77,8 @@ _SOLVED_OR_THANKED = re.compile(
     r"resolvid\w*|obrigad[oa]s? (?:pela|pelo|por)|"
     r"^(?:\W*+\w++){0,3}\W*+(?:thanks|thank you|cheers|ty|thx|grazie|gracias|merci|danke|obrigad[oa])\W*$)",
 )
-"""A thank-you note or "I fixed it, thanks": glad to hear it, not "thank you for your kind words".
-
-The short note's words are matched possessively (``\\w++``): ``\\w`` and ``\\W`` never overlap, so it means the
-same, without the backtracking that took minutes on a 10,000-letter word."""
+"""(Possessive ``*+``/``++``: a long message must not make the short-note test backtrack for minutes.)"""
+"""A thank-you note or "I fixed it, thanks": glad to hear it, not "thank you for your kind words"."""
 
 
 _EXCHANGE = re.compile(
@@ -189,6 +196,9 @@ class Drafter:
             raise ConfigError(f"templates: {templates} is not a folder")
         self.default_language = default_language
         self._names: set[str] = set()
+        import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
         self._env = ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(folders),
             autoescape=False,
@@ -204,6 +214,8 @@ class Drafter:
 
     def check(self) -> None:
         """Compile every template now, so a broken one fails at start, not at the first customer."""
+        import jinja2
+
         self._names = set(self._env.list_templates(extensions=["j2"]))
         for name in sorted(self._names):
             try:
@@ -275,22 +287,3 @@ def first_name(display_name: str | None, handle: str) -> str:
     """How to greet someone: the first word of their name, else their handle, as plain text."""
     words = plain(display_name or "").split()
     return (words[0] if words else plain(handle))[:NAME_LENGTH]
-
-
-def plain(text: str) -> str:
-    """``text`` without control, format or unassigned characters, which a draft would post publicly.
-
-    Escape sequences (ESC, 8-bit CSI), bidi overrides (U+202E), zero-width characters and lone
-    surrogates are dropped; line breaks and tabs become spaces.
-    """
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    return "".join(
-        " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not unicodedata.category(ch).startswith("C")
-    )
-
-
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clear screen
-    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC (titles, links), DCS, ...
-    r"|\x1b[@-Z\\-_]"  # other two-character escapes
-)

@@ -276,6 +276,25 @@ def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: di
         withdraw(session, reply, actor, "the case was reopened")
 
 
+def reopen_by_person(session: Session, case: Case, actor: str, now: datetime | None = None) -> None:
+    """A person opens a closed or answered case again: what its close or answer settled waits again,
+    so it is back in the queue with a deadline (counted from those messages, as the customer waited)."""
+    now = now or utcnow()
+    settled_at = case.closed_at
+    reopen(session, case, actor, at=now, detail={"by": "person"})
+    inbound = session.exec(
+        select(Message)
+        .where(Message.case_id == case.id, Message.direction == Direction.INBOUND)
+        .order_by(col(Message.created_at), col(Message.id))
+    ).all()
+    again = [m for m in inbound if m.answered_at is not None and settled_at is not None and m.answered_at >= settled_at]
+    for message in again or inbound[-1:]:
+        message.answered_at = None
+        session.add(message)
+    assert case.id is not None
+    work.nudge(session, work.REFRESH, str(case.id))
+
+
 def set_deadline(
     session: Session, case: Case, waiting_since: datetime, due_at: datetime, *, hold_at: datetime | None = None
 ) -> None:
@@ -462,7 +481,7 @@ def redraft(session: Session, reply: Reply, to: Message, text: str, language: st
     if reply.status != R.DRAFT:
         raise MoveRefused(f"reply {reply.id} is {reply.status}; only a draft is redrafted")
     assert to.id is not None
-    reply.to_message_id, reply.text, reply.language = to.id, text, language
+    reply.to_message_id, reply.text, reply.language, reply.tone = to.id, text, language, None
     session.add(reply)
     record(session, "system", "reply.redrafted", reply=reply)
 
@@ -472,7 +491,7 @@ def edit(session: Session, reply: Reply, actor: str, text: str) -> None:
         raise MoveRefused(f"reply {reply.id} is {reply.status}; it can no longer be edited")
     if text != reply.text:
         record(session, actor, "reply.edited", reply=reply, detail={"before": reply.text})
-        reply.text = text
+        reply.text, reply.tone = text, None
         session.add(reply)
 
 
@@ -494,7 +513,16 @@ def approve(
 
 
 def unapprove(session: Session, reply: Reply, actor: str) -> None:
-    """Back to draft while it has not started going out."""
+    """Back to draft while it has not started going out.
+
+    A reply already tried on the platform (deferred after a timeout) may be posted there: taking it
+    back, or changing its text, could answer the customer twice, so that is refused.
+    """
+    if reply.attempts > 0:
+        raise MoveRefused(
+            f"reply {reply.id} was already tried on the platform ({reply.attempts} attempt(s)) and may be posted; "
+            "it can no longer be changed or taken back"
+        )
     _move_reply(reply, "unapprove")
     reply.approved_by, reply.approved_at = None, None
     session.add(reply)

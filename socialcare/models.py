@@ -271,11 +271,35 @@ class Reply(SQLModel, table=True):
     sent_at: datetime | None = _at(default=None)
     external_id: str | None = None
     last_error: str | None = None
+    tone: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+    """The tone guard's reading of ``text`` (``tone.reading``), made ahead by the process that has the model."""
     version: int = 1
 
     @declared_attr  # type: ignore[misc]
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class Claim(SQLModel, table=True):
+    """A person working on a case, so two people do not write the same answer; it lapses at ``expires_at``.
+
+    A row of its own, not columns on ``case``: claiming never races the daemon's changes to the case.
+    """
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    holder: str
+    claimed_at: datetime = _at(default_factory=utcnow)
+    expires_at: datetime = _at()
+
+
+class Note(SQLModel, table=True):
+    """A team's internal note on a case: shown in ``show``, never sent to the customer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    author: str
+    text: str = Field(sa_type=sa.Text)
+    at: datetime = _at(default_factory=utcnow)
 
 
 class AuditLog(SQLModel, table=True):

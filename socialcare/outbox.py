@@ -129,6 +129,9 @@ def send_one(
             receipt = connector.reply(message, text, idempotency_key=key)
     except ConnectorError as err:
         return _not_sent(engine, reply_id, err, actor, now)
+    except KeyboardInterrupt:
+        _interrupted(engine, reply_id, actor, now)
+        raise
     with session_scope(engine) as session:
         reply = session.get(Reply, reply_id, populate_existing=True)
         to = session.get(Message, reply.to_message_id) if reply is not None else None
@@ -172,6 +175,15 @@ def _not_sent(engine: Engine, reply_id: int, err: ConnectorError, actor: str, no
         lifecycle.defer(session, reply, actor, error, retry_at)
     log.info("reply %s deferred until %s: %s", reply_id, retry_at.isoformat(), err)
     return Attempt("deferred", retry_at)
+
+
+def _interrupted(engine: Engine, reply_id: int, actor: str, now: datetime) -> None:
+    """Ctrl-C while the platform had the reply: back to approved at once instead of `sending` until the lease
+    runs out; its next attempt looks for it on the platform first, since this one may have posted it."""
+    with session_scope(engine) as session:
+        reply = session.get(Reply, reply_id, populate_existing=True)
+        if reply is not None and reply.status == ReplyStatus.SENDING:
+            lifecycle.defer(session, reply, actor, "interrupted while sending (Ctrl-C)", now)
 
 
 def _account_id(session, reply: Reply | None) -> int | None:  # type: ignore[no-untyped-def]

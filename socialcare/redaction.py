@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from urllib.parse import quote
 
 MASK = "***"
@@ -39,7 +40,15 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats a record, its traceback included, then masks every known secret in the result."""
+    """Formats a record, its traceback included, then masks every known secret in the result.
+
+    Times are UTC in ISO 8601 with the zone (``2026-12-02T06:39:03.875Z``): log lines from machines
+    in different timezones, and from the daemon and the CLI, read on one clock.
+    """
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

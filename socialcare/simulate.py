@@ -345,7 +345,7 @@ class _Run:
                         cases.reject(session, agent.case_id, agent.name, agent.reject)
                     else:  # read by a person: approved as it is, over the tone guard if it objects (audited)
                         cases.approve(
-                            session, agent.case_id, agent.name, self.channel, guard=self.app.tone_guard, force=True
+                            session, agent.case_id, agent.name, self.channel, guard=self.app.approval_guard, force=True
                         )
             except UserError:
                 pass  # answered on the platform, or the draft changed hands: the time was spent all the same

@@ -10,10 +10,17 @@ blocklist are refused wherever they appear.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from sentiment.base import Classifier
 from socialcare.config import ToneConfig
+from socialcare.models import Reply, ReplyKind, ReplyStatus
 
 _APOLOGY = re.compile(
     r"\b(?:sorry|apologi[sz]e|apologies|scus\w*|dispiace|sentimos|siento|lamentamos|disculp\w*|perdon\w*|"
@@ -35,17 +42,64 @@ def without_apologies(text: str) -> str:
 
 def refusal(text: str, classifier: Classifier, config: ToneConfig) -> str | None:
     """Why this reply must not go out as it is, or ``None`` when it reads fine."""
+    return refusals([text], classifier, config)[0]
+
+
+def refusals(texts: Sequence[str], classifier: Classifier, config: ToneConfig) -> list[str | None]:
+    """``refusal`` for many replies, the model run once over all of them."""
     if not config.enabled:
-        return None
+        return [None] * len(texts)
+    found: list[str | None] = [_by_rule(text, config) for text in texts]
+    read = [i for i, reason in enumerate(found) if reason is None]
+    for i, verdict in zip(read, classifier.classify([without_apologies(texts[i]) for i in read]), strict=True):
+        negative = float(verdict.scores.get("negative", 0.0))
+        if negative > config.max_negative:
+            found[i] = (
+                f"it reads negative ({negative:.2f}, apologies left out; [tone] max_negative is {config.max_negative})"
+            )
+    return found
+
+
+def _by_rule(text: str, config: ToneConfig) -> str | None:
     lowered = text.lower()
     for word in config.blocklist:
         if re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", lowered):
             return f"it contains {word!r}, which is on the [tone] blocklist"
     if _SARCASM.search(text):
         return "it reads sarcastic"
-    rest = without_apologies(text)
-    [verdict] = classifier.classify([rest])
-    negative = float(verdict.scores.get("negative", 0.0))
-    if negative > config.max_negative:
-        return f"it reads negative ({negative:.2f}, apologies left out; [tone] max_negative is {config.max_negative})"
     return None
+
+
+def reading(text: str, refused: str | None, config: ToneConfig, model: str) -> dict[str, Any]:
+    """What is kept on a draft: the verdict for exactly this text, these settings and this ``model``."""
+    return {"for": _fingerprint(text, config, model), "refusal": refused}
+
+
+def stored(reply: Reply, config: ToneConfig, model: str) -> tuple[bool, str | None]:
+    """(known, refusal) from the draft's kept reading; not known once its text, [tone] or the model changed."""
+    kept = reply.tone
+    if not kept or kept.get("for") != _fingerprint(reply.text, config, model):
+        return False, None
+    return True, kept.get("refusal")
+
+
+def read_drafts(session: Session, classifier: Classifier, config: ToneConfig, model: str, limit: int = 256) -> int:
+    """Read the tone of drafts not yet read, so that approving one needs no model; how many were read."""
+    if not config.enabled:
+        return 0
+    drafts = list(
+        session.exec(
+            select(Reply)
+            .where(Reply.status == ReplyStatus.DRAFT, Reply.kind == ReplyKind.ANSWER, col(Reply.tone).is_(None))
+            .limit(limit)
+        )
+    )
+    for reply, refused in zip(drafts, refusals([r.text for r in drafts], classifier, config), strict=True):
+        reply.tone = reading(reply.text, refused, config, model)
+        session.add(reply)
+    return len(drafts)
+
+
+def _fingerprint(text: str, config: ToneConfig, model: str) -> str:
+    settings = json.dumps([model, config.max_negative, sorted(config.blocklist)], ensure_ascii=True)
+    return hashlib.sha256(f"{settings}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -95,6 +95,10 @@ class Worker:
         error = None
         try:
             due = self.handlers[claim.kind](claim.key, at)
+        except KeyboardInterrupt:  # Ctrl-C on `send`: the item is free again now, not leased until its lease ends
+            with session_scope(self.app.engine) as session:
+                work.release(session, claim, due_at=at, error="interrupted")
+            raise
         except Exception as err:  # a bug in one item's work must not stop the others
             error = redact(f"{type(err).__name__}: {err}")
             if is_conflict(err):  # another worker or a person changed the same rows first: simply again
@@ -128,10 +132,10 @@ class Worker:
         outcome = coordinator.poll(self.app.engine, connector, interval, now=now)
         if outcome.skipped:
             log.debug("%s: skipped, %s", name, outcome.skipped)
-        elif outcome.error is None and (outcome.fetched or outcome.outbound):
+        elif outcome.error is None and (outcome.new or outcome.outbound):
             log.info("%s: fetched %d, new %d, ours %d", name, outcome.fetched, outcome.new, outcome.outbound)
         elif outcome.error is None:
-            log.debug("%s: nothing new", name)
+            log.debug("%s: nothing new (fetched %d)", name, outcome.fetched)
         elif outcome.local and self.app.note_local_failure(name, outcome.error):
             log.error("%s: %s (this process lacks it; the account is left as it is)", name, outcome.error)
         return outcome.next_due

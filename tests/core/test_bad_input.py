@@ -24,7 +24,6 @@ def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
         (("show", "999"), "no case 999"),
         (("approve", "999"), "no case 999"),
         (("reject", "999", "--reason", "spam"), "no case 999"),
-        (("queue", "--status", "pending"), "unknown status 'pending'"),
         (("sandbox", "post", "--author", "ann", "--text", "   "), "the post is empty"),
         (("sandbox", "post", "--author", "ann", "--reply-to", "77", "--text", "hi"), "no post with id 77"),
         (("poll", "--account", "nope"), "no account named 'nope'"),
@@ -102,3 +101,28 @@ def test_hostile_and_extreme_text_is_stored_and_shown_verbatim(workspace: Worksp
     monkeypatch.setattr("socialcare.cli.console.width", 200)
     table = workspace.run("queue")
     assert table.code == 0 and "<script>alert('x')</script> [bold red]not markup[/bold red]" in table.out
+
+
+def test_a_post_with_bytes_that_are_not_utf8_is_refused_in_one_line(workspace: Workspace) -> None:
+    """As a shell passes them: the invalid byte reaches the command as a lone surrogate, and nothing is posted."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "socialcare", "--config", os.fsencode(workspace.config)]
+    for option in (b"--text", b"--author"):
+        args = {b"--text": b"hi", b"--author": b"ann"} | {option: b"bad \xff here"}
+        done = subprocess.run(
+            [*command, b"sandbox", b"post", *(part for pair in args.items() for part in pair)],
+            capture_output=True,
+            text=True,
+            cwd=workspace.root,
+            env={**os.environ, "LC_ALL": "C.UTF-8"},
+            timeout=120,
+        )
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith(
+            f"error: {option.decode()} is not valid UTF-8 (it holds the byte 0xff); set the terminal"
+        )
+    assert json.loads(workspace.run("sandbox", "timeline", "--json").out) == []

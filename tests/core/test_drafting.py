@@ -268,3 +268,14 @@ def test_customers_replying_in_one_public_thread_get_different_wordings(app: App
     with session_scope(app.engine) as session:
         drafts = [row["draft"] for row in cases.queue(session, QueueFilter())]
     assert len(drafts) == 3 and len({body(d) for d in drafts}) == 3
+
+
+def test_a_long_message_does_not_make_the_thank_you_pattern_backtrack() -> None:
+    import time
+
+    from socialcare.drafting import _SOLVED_OR_THANKED
+
+    started = time.perf_counter()
+    assert _SOLVED_OR_THANKED.search("a" * 100_000) is None
+    assert _SOLVED_OR_THANKED.search("ok thanks!") is not None
+    assert time.perf_counter() - started < 1

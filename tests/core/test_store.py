@@ -46,3 +46,10 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
     engine = db.make_engine(f"sqlite:///{tmp_path / 's.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    alembic_config = db._alembic_config(db.make_engine("sqlite://"))
+    assert db.head_revision() == ScriptDirectory.from_config(alembic_config).get_current_head()

@@ -69,9 +69,9 @@ def test_approval_refuses_a_rude_reply_and_force_is_audited(app: App, sandbox: S
     case_id = rude_case(app, sandbox)
     rude = "Hi Ann, obviously it is in the box, calm down."
     with session_scope(app.engine) as session, pytest.raises(UserError, match="blocklist.*--force"):
-        cases.approve(session, case_id, "lead", sandbox, rude, guard=app.tone_guard)
+        cases.approve(session, case_id, "lead", sandbox, rude, guard=app.approval_guard)
     with session_scope(app.engine) as session:
-        reply = cases.approve(session, case_id, "lead", sandbox, rude, guard=app.tone_guard, force=True)
+        reply = cases.approve(session, case_id, "lead", sandbox, rude, guard=app.approval_guard, force=True)
         approved = session.exec(select(AuditLog).where(AuditLog.action == "reply.approved")).one()
     assert reply.status == ReplyStatus.APPROVED
     assert approved.actor == "lead" and "blocklist" in approved.detail["forced"]
@@ -84,7 +84,9 @@ def test_a_reply_that_reads_wrong_at_send_time_goes_back_to_draft_with_the_reaso
     """The team adds a word to the blocklist after a reply using it was approved: it is not posted."""
     case_id = rude_case(app, sandbox)
     with session_scope(app.engine) as session:
-        cases.approve(session, case_id, "lead", sandbox, "Hi Ann, it is the cheap model, so yes.", guard=app.tone_guard)
+        cases.approve(
+            session, case_id, "lead", sandbox, "Hi Ann, it is the cheap model, so yes.", guard=app.approval_guard
+        )
     stricter = App(app.config.model_copy(update={"tone": ToneConfig(blocklist=["cheap"])}))
     stricter.__dict__["classifier"] = app.classifier
     result = stricter.send()
@@ -103,3 +105,33 @@ def test_the_command_line_says_why_and_takes_force(workspace: Workspace) -> None
     assert refused.code == 1 and "blocklist" in refused.err and "--force" in refused.err
     forced = workspace.run("approve", "1", "--text", "Hi Ann, calm down, it is in the post.", "--force")
     assert forced.code == 0, forced.err
+
+
+def test_a_draft_the_process_read_is_approved_without_loading_the_model(app: App, sandbox: SandboxConnector) -> None:
+    """The daemon has the model loaded when it drafts; a person approving that draft does not wait for it."""
+    case_id = rude_case(app, sandbox)
+    with session_scope(app.engine) as session:
+        draft = session.exec(select(Reply)).one()
+    assert draft.tone is not None and draft.tone["refusal"] is None
+    person = App(app.config)
+    with session_scope(person.engine) as session:
+        reply = cases.approve(session, case_id, "lead", sandbox, guard=person.approval_guard)
+    assert reply.status == ReplyStatus.APPROVED and "classifier" not in person.__dict__
+
+
+def test_a_kept_refusal_stops_approval_until_the_text_or_the_settings_change(
+    app: App, sandbox: SandboxConnector
+) -> None:
+    strict = App(app.config.model_copy(update={"tone": ToneConfig(blocklist=["ann"])}))
+    strict.__dict__["classifier"] = app.classifier
+    case_id = rude_case(strict, sandbox)
+    with session_scope(app.engine) as session:
+        draft = session.exec(select(Reply)).one()
+    assert "ann" in draft.text.lower() and "blocklist" in draft.tone["refusal"]
+    person = App(strict.config)
+    with session_scope(person.engine) as session, pytest.raises(UserError, match="'ann'.*blocklist"):
+        cases.approve(session, case_id, "lead", sandbox, guard=person.approval_guard)
+    assert "classifier" not in person.__dict__, "the kept reading was enough"
+    with session_scope(app.engine) as session:  # the team's own settings: the reading is for other ones
+        reply = cases.approve(session, case_id, "lead", sandbox, guard=app.approval_guard)
+    assert reply.status == ReplyStatus.APPROVED

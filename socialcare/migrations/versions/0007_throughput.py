@@ -1,13 +1,13 @@
 """throughput: triage finds a conversation's case by an index, not by reading every case of the account
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
