@@ -64,11 +64,18 @@ def main() -> None:
     _ = app.classifier, app.drafter
 
     started = time.perf_counter()
-    while app.poll("sandbox").fetched:
-        pass
+    stored = 0
+    while (outcome := app.poll("sandbox")).fetched:
+        stored += outcome.new
     ingested = time.perf_counter()
-    app.process()
+    classified = cased = 0
+    while True:  # process() classifies at most 1,000 messages a call: call it until nothing is left
+        step = app.process()
+        classified, cased = classified + step.classified, cased + step.cases
+        if not step.more:
+            break
     processed = time.perf_counter()
+    assert stored == classified == cased == args.messages, (stored, classified, cased)
 
     with db.session_scope(app.engine) as session:
         rows = cases.queue(session, QueueFilter())
@@ -80,14 +87,13 @@ def main() -> None:
     sent = app.send().sent
     done = time.perf_counter()
 
-    n = args.messages
     print(
         json.dumps(
             {
                 "database": db.redact_url(url).split(":")[0],
-                "messages": n,
-                "ingest_per_s": round(n / (ingested - started)),
-                "classify_triage_draft_per_s": round(n / (processed - ingested)),
+                "messages": stored,
+                "ingest_per_s": round(stored / (ingested - started)),
+                "classify_triage_draft_per_s": round(cased / (processed - ingested)),
                 "queue_listing_s": round(queued - processed, 3),
                 "approve_per_s": round(len(rows) / (approved - queued)),
                 "send_per_s": round(sent / (done - approved)),

@@ -177,6 +177,33 @@ def build_store(url: str, total: int, on_day: int, days: int, seed: int) -> dict
     return expected
 
 
+def timed_report(url: str, runs: int) -> tuple[list[float], report.Report]:
+    """Seconds per report of ``DAY``, each on a cold engine as a command has, and the last report."""
+    config = parse({"database_url": url, "timezone": ZONE}, Path("bench.toml"))
+    timings = []
+    for _ in range(runs):
+        engine = db.make_engine(url)
+        began = time.perf_counter()
+        built = report.build(engine, config, DAY, now=datetime(2026, 11, 11, 8, 0, tzinfo=UTC))
+        timings.append(time.perf_counter() - began)
+        engine.dispose()
+    return timings, built
+
+
+def check(built: report.Report, expected: dict[str, Counter[str]], on_day: int) -> None:
+    """The report counted, per channel, exactly what ``build_store`` inserted for the day."""
+    for name, want in expected.items():
+        got = built.channels[name]
+        assert got.messages == want["messages"], (name, got.messages, want["messages"])
+        assert got.new_cases == want["opened"], (name, got.new_cases, want["opened"])
+        assert got.sla_missed == want["missed"], (name, got.sla_missed, want["missed"])
+        assert sum(got.complaints_by_intent.values()) == want["complaints"]
+        assert got.waiting_at_end == want["waiting"], (name, got.waiting_at_end, want["waiting"])
+        for label in ("negative", "neutral", "positive"):
+            assert got.labels[label] == want[label], (name, label)
+    assert built.total.messages == on_day
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -198,29 +225,13 @@ def main() -> None:
         print(f"built {args.messages:,} messages in {time.perf_counter() - began:.0f} s")
         expected_file.write_text(json.dumps(expected))
     expected = {k: Counter(v) for k, v in json.loads(expected_file.read_text()).items()}
-    config = parse({"database_url": url, "timezone": ZONE}, Path("bench.toml"))
-    timings = []
-    for _ in range(args.runs):
-        engine = db.make_engine(url)  # a cold engine each run, as a command has
-        began = time.perf_counter()
-        built = report.build(engine, config, DAY, now=datetime(2026, 11, 11, 8, 0, tzinfo=UTC))
-        timings.append(time.perf_counter() - began)
-        engine.dispose()
+    timings, built = timed_report(url, args.runs)
     began = time.perf_counter()
     images = report.charts(built)
     html = report.render_html(built, report.data_uris(images))
     drawn = time.perf_counter() - began
-    for name, want in expected.items():
-        got = built.channels[name]
-        assert got.messages == want["messages"], (name, got.messages, want["messages"])
-        assert got.new_cases == want["opened"], (name, got.new_cases, want["opened"])
-        assert got.sla_missed == want["missed"], (name, got.sla_missed, want["missed"])
-        assert sum(got.complaints_by_intent.values()) == want["complaints"]
-        assert got.waiting_at_end == want["waiting"], (name, got.waiting_at_end, want["waiting"])
-        for label in ("negative", "neutral", "positive"):
-            assert got.labels[label] == want[label], (name, label)
+    check(built, expected, args.on_day)
     total = built.total
-    assert total.messages == args.on_day
     print(
         json.dumps(
             {

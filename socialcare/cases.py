@@ -40,11 +40,18 @@ STATUSES = ("open", "waiting", "answered", "closed", "all", "quarantined")
 MAX_REPLY_CHARS = 20_000
 
 
+DEFAULT_LIMIT = 1000
+"""Rows when no limit is asked for: a queue of 200,000 open cases is a page at a time, not 100 MB at once."""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "open"
     channel: str | None = None
     limit: int | None = None
+    """At most this many rows; None is ``DEFAULT_LIMIT``."""
+    offset: int = 0
+    """Rows to skip: the next page starts where the last one ended."""
     intent: str | None = None
     """Of the customer's newest message (its verdict)."""
     language: str | None = None
@@ -53,6 +60,10 @@ class QueueFilter:
     """A handle (with or without @), or part of a display name; case does not matter."""
     containing: str | None = None
     """Part of the customer's newest message; case does not matter."""
+
+    @property
+    def rows(self) -> int:
+        return self.limit if self.limit is not None else DEFAULT_LIMIT
 
     @property
     def by_message(self) -> bool:
@@ -124,8 +135,8 @@ def queue(
         )
     rank = sa.case({p.value: p.rank for p in Priority}, value=col(Case.priority))
     query = query.order_by(col(Case.due_at), rank, col(Case.id))
-    if wanted.limit is not None and not wanted.by_message:
-        query = query.limit(wanted.limit)
+    if not wanted.by_message:
+        query = query.offset(wanted.offset).limit(wanted.rows)
     rows = session.exec(query).all()
     ids = [case.id for case, _, _ in rows if case.id is not None]
     last_inbound, last_reply = _latest_inbound(session, ids), _latest_replies(session, ids)
@@ -141,7 +152,7 @@ def queue(
         for case, account, identity in rows
     ]
     if wanted.by_message:
-        listed = [row for row in listed if wanted.keeps(row)][: wanted.limit]
+        listed = [row for row in listed if wanted.keeps(row)][wanted.offset : wanted.offset + wanted.rows]
     return listed
 
 
@@ -158,8 +169,7 @@ def quarantined(session: Session, wanted: QueueFilter) -> list[dict[str, Any]]:
     if wanted.channel:
         query = query.where((Account.name == wanted.channel) | (Account.platform == wanted.channel))
     query = query.order_by(col(Quarantine.held_at).desc(), col(Quarantine.id).desc())
-    if wanted.limit is not None:
-        query = query.limit(wanted.limit)
+    query = query.offset(wanted.offset).limit(wanted.rows)
     return [
         {
             "id": q.id,

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -211,7 +212,7 @@ class Drafter:
         )
         self.check()
 
-    @property
+    @cached_property
     def languages(self) -> list[str]:
         return sorted({name.split("/")[0] for name in self._names})
 

@@ -26,6 +26,7 @@ log = logging.getLogger("socialcare.ingest")
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _QUARANTINE = Quarantine.__table__  # type: ignore[attr-defined]
 _IDENTITY = Identity.__table__  # type: ignore[attr-defined]
+_CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 _ROWS_PER_INSERT = 500
 """Far below SQLite's and PostgreSQL's limits on parameters per statement."""
 
@@ -250,39 +251,56 @@ def _identities(session: Session, inbound: Sequence[InboundMessage]) -> dict[tup
                     session.add(identity)
                 assert identity.id is not None
                 found[(platform, identity.external_user_id)] = identity.id
+    found.update(_new_identities(session, [m for key, m in latest.items() if key not in found]))
     for key, message in latest.items():
-        if key not in found:
-            found[key] = _new_identity(session, message)
         if message.author_email or message.author_phone:
             customers.note_identifiers(session, found[key], email=message.author_email, phone=message.author_phone)
     return found
 
 
-def _new_identity(session: Session, message: InboundMessage) -> int:
-    customer = Customer(display_name=message.author_name or message.author_handle)
-    session.add(customer)
-    session.flush()
-    made = session.execute(
-        _insert(session)(_IDENTITY)
-        .values(
-            customer_id=customer.id,
-            platform=message.platform,
-            external_user_id=message.author_id,
-            handle=message.author_handle,
-            display_name=message.author_name,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "external_user_id"])
-        .returning(_IDENTITY.c.id)
-    ).first()
-    if made is not None:
-        return int(made.id)
-    session.delete(customer)  # another process met this author at the same moment: use theirs
-    theirs = session.exec(
-        select(Identity.id).where(Identity.platform == message.platform, Identity.external_user_id == message.author_id)
-    ).one()
-    assert theirs is not None
-    return theirs
+def _new_identities(session: Session, authors: Sequence[InboundMessage]) -> dict[tuple[str, str], int]:
+    """A customer and an identity for each author met for the first time, in two bulk inserts per 500.
+
+    An author another process met at the same moment keeps their identity: ours is not inserted, and
+    the customer made for it is deleted again.
+    """
+    found: dict[tuple[str, str], int] = {}
+    now = utcnow()
+    for start in range(0, len(authors), _ROWS_PER_INSERT):
+        page = authors[start : start + _ROWS_PER_INSERT]
+        made = session.execute(
+            sa.insert(_CUSTOMER).returning(_CUSTOMER.c.id, sort_by_parameter_order=True),
+            [{"display_name": m.author_name or m.author_handle, "created_at": now} for m in page],
+        ).scalars()
+        customer_of = {(m.platform, m.author_id): customer for m, customer in zip(page, made, strict=True)}
+        rows = [
+            {
+                "customer_id": customer_of[(m.platform, m.author_id)],
+                "platform": m.platform,
+                "external_user_id": m.author_id,
+                "handle": m.author_handle,
+                "display_name": m.author_name,
+                "created_at": now,
+            }
+            for m in page
+        ]
+        for row in session.execute(
+            _insert(session)(_IDENTITY)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["platform", "external_user_id"])
+            .returning(_IDENTITY.c.id, _IDENTITY.c.platform, _IDENTITY.c.external_user_id)
+        ):
+            found[(row.platform, row.external_user_id)] = row.id
+        theirs = [key for key in customer_of if key not in found]  # another process met them first: use theirs
+        if theirs:
+            session.execute(sa.delete(_CUSTOMER).where(_CUSTOMER.c.id.in_([customer_of[key] for key in theirs])))
+            for platform, author in theirs:
+                found[(platform, author)] = session.execute(
+                    sa.select(_IDENTITY.c.id).where(
+                        _IDENTITY.c.platform == platform, _IDENTITY.c.external_user_id == author
+                    )
+                ).scalar_one()
+    return found
 
 
 def _answered_on_the_platform(session: Session, outbound: Message) -> None:

@@ -25,6 +25,8 @@ Cases::
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +36,25 @@ from sqlmodel import Session, col, select
 from socialcare import work
 from socialcare.audit import record
 from socialcare.errors import UserError
-from socialcare.models import Case, CaseStatus, Direction, Event, Message, Reply, ReplyKind, ReplyStatus, utcnow
+from socialcare.models import (
+    AuditLog,
+    Case,
+    CaseStatus,
+    Direction,
+    Event,
+    Message,
+    Priority,
+    Reply,
+    ReplyKind,
+    ReplyStatus,
+    utcnow,
+)
 
 R, C = ReplyStatus, CaseStatus
+_CASE = Case.__table__  # type: ignore[attr-defined]
+_REPLY = Reply.__table__  # type: ignore[attr-defined]
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditLog.__table__  # type: ignore[attr-defined]
 
 REPLY_MOVES: dict[str, tuple[frozenset[ReplyStatus], ReplyStatus]] = {
     "approve": (frozenset({R.DRAFT}), R.APPROVED),
@@ -140,6 +158,108 @@ def open_case(session: Session, *, account_id: int, identity_id: int, first: Mes
     session.flush()
     _note(session, "system", "case.opened", case=case, at=first.created_at, detail={"message": first.external_id})
     return case
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A conversation's first case as triage worked it out from a page of messages: deadline and draft known."""
+
+    account_id: int
+    identity_id: int
+    first: Message
+    latest: Message
+    priority: Priority
+    language: str | None
+    due_at: datetime
+    hold_at: datetime | None
+    draft: str | None
+    """None: no draft, the case is suggested for rejection (a broadcast or promotion)."""
+    draft_language: str | None
+
+
+def open_cases(session: Session, new: Sequence[NewCase], now: datetime) -> list[int]:
+    """Open many cases at once, each with its deadline, holding time and draft, as ``open_case``, ``set_deadline``
+    and ``draft`` do one by one, with their audit entries and events: one bulk insert per table for the lot.
+
+    Returns the new cases' ids, in the order of ``new``.
+    """
+    if not new:
+        return []
+    recorded = utcnow()
+    ids = (
+        session.execute(
+            sa.insert(_CASE).returning(_CASE.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "account_id": n.account_id,
+                    "identity_id": n.identity_id,
+                    "thread_id": n.first.thread_id,
+                    "status": C.OPEN,
+                    "priority": n.priority,
+                    "language": n.language,
+                    "waiting_since": n.first.created_at,
+                    "due_at": n.due_at,
+                    "opened_at": now,
+                    "version": 1,
+                }
+                for n in new
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    with_draft = [(case_id, n) for case_id, n in zip(ids, new, strict=True) if n.draft is not None]
+    replies = (
+        session.execute(
+            sa.insert(_REPLY).returning(_REPLY.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "case_id": case_id,
+                    "kind": ReplyKind.ANSWER,
+                    "to_message_id": n.latest.id,
+                    "text": n.draft,
+                    "language": n.draft_language,
+                    "status": R.DRAFT,
+                    "drafted_at": recorded,
+                    "attempts": 0,
+                    "version": 1,
+                }
+                for case_id, n in with_draft
+            ],
+        )
+        .scalars()
+        .all()
+        if with_draft
+        else []
+    )
+    session.execute(
+        sa.insert(_EVENT),
+        [
+            {
+                "at": n.first.created_at,
+                "recorded_at": recorded,
+                "kind": "case.opened",
+                "case_id": case_id,
+                "account_id": n.account_id,
+                "actor": "system",
+                "detail": {"message": n.first.external_id},
+            }
+            for case_id, n in zip(ids, new, strict=True)
+        ],
+    )
+    opened = [("case.opened", c, None, {"message": n.first.external_id}) for c, n in zip(ids, new, strict=True)]
+    drafted = [("reply.drafted", c, r, {}) for (c, _), r in zip(with_draft, replies, strict=True)]
+    session.execute(
+        sa.insert(_AUDIT),
+        [
+            {"at": recorded, "actor": "system", "action": action, "case_id": c, "reply_id": r, "detail": detail}
+            for action, c, r, detail in opened + drafted
+        ],
+    )
+    work.schedule_many(session, work.DEADLINE, [(str(c), n.due_at) for c, n in zip(ids, new, strict=True)])
+    holds = [(str(c), n.hold_at) for c, n in zip(ids, new, strict=True) if n.hold_at is not None]
+    work.schedule_many(session, work.HOLD, holds)
+    return list(ids)
 
 
 def reopen(session: Session, case: Case, actor: str, *, at: datetime, detail: dict[str, Any]) -> None:

@@ -205,6 +205,7 @@ class Case(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_case_status_due_at", "status", "due_at"),
+        sa.Index("ix_case_conversation", "account_id", "thread_id", "identity_id"),  # triage finds a thread's case
         sa.Index(
             "uq_case_open_conversation",
             "account_id",

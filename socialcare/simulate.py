@@ -158,6 +158,8 @@ class Agent:
     shift: Shift
     case_id: int | None = None
     done_at: datetime | None = None
+    reject: str | None = None
+    """Why the case in hand is to be rejected, when the product suggested it (no draft then)."""
 
 
 @dataclass(frozen=True)
@@ -339,20 +341,29 @@ class _Run:
             assert agent.case_id is not None
             try:
                 with db.session_scope(self.app.engine) as session:
-                    cases.approve(session, agent.case_id, agent.name, self.channel)
+                    if agent.reject is not None:
+                        cases.reject(session, agent.case_id, agent.name, agent.reject)
+                    else:  # read by a person: approved as it is, over the tone guard if it objects (audited)
+                        cases.approve(
+                            session, agent.case_id, agent.name, self.channel, guard=self.app.approval_guard, force=True
+                        )
             except UserError:
                 pass  # answered on the platform, or the draft changed hands: the time was spent all the same
-            agent.case_id, agent.done_at = None, None
+            agent.case_id, agent.done_at, agent.reject = None, None, None
 
     def _assign(self, now: datetime) -> None:
         free = [a for a in self.agents if a.case_id is None and a.shift.on(now, self.app.config)]
         taken = {a.case_id for a in self.agents if a.case_id is not None}
         with db.read_scope(self.app.engine) as session:
             rows = cases.queue(session, cases.QueueFilter(status="open", limit=len(self.agents) * 2 + 50), now)
-        drafts = [r["id"] for r in rows if r["reply_status"] == ReplyStatus.DRAFT and r["id"] not in taken]
-        for agent, case_id in zip(free, drafts, strict=False):
-            agent.case_id, agent.done_at = case_id, now + self.team.handle_time
-        self.waiting = len(drafts) > len(free)
+        work_on = [
+            (r["id"], None if r["reply_status"] == ReplyStatus.DRAFT else r["suggestion"])
+            for r in rows
+            if r["id"] not in taken and (r["reply_status"] == ReplyStatus.DRAFT or r.get("suggestion"))
+        ]  # a draft to approve, or a case the product suggests rejecting (a broadcast), which the agent rejects
+        for agent, (case_id, reject) in zip(free, work_on, strict=False):
+            agent.case_id, agent.done_at, agent.reject = case_id, now + self.team.handle_time, reject
+        self.waiting = len(work_on) > len(free)
 
     def _next(self) -> datetime | None:
         """When something next happens: a tweet, an agent done or starting a shift, a work item due."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 import connectors
@@ -36,6 +37,8 @@ BATCH = 256
 """Texts per classifier call: the offline backend vectorises a batch at once."""
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _VERDICT = Verdict.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+"""Values per ``IN (...)``: far below SQLite's and PostgreSQL's parameter limits."""
 
 
 def classify_pending(session: Session, classifier: Classifier, limit: int = 1000) -> int:
@@ -111,7 +114,7 @@ def triage_pending(
     """
     now = now or utcnow()
     rows = session.exec(
-        select(Message, Account)
+        select(Message, Account, Verdict)
         .join(Account, col(Account.id) == Message.account_id)
         .join(Verdict, col(Verdict.message_id) == Message.id)
         .where(Message.direction == Direction.INBOUND, col(Message.case_id).is_(None))
@@ -119,10 +122,20 @@ def triage_pending(
         .limit(limit)
     ).all()
     touched: dict[int, Case] = {}
-    for message, account in rows:
+    known = _conversations(session, [message for message, _, _ in rows])
+    new: dict[tuple[int, str, int], list[tuple[Message, Verdict]]] = {}
+    accounts: dict[int, Account] = {}
+    for message, account, verdict in rows:
         if satisfaction.record_answer(session, message, config):
             continue  # an answer to "was this helpful?": recorded, no case for the team
-        case = _case_for(session, account, message, now)
+        assert account.id is not None and message.identity_id is not None
+        conversation = (account.id, message.thread_id, message.identity_id)
+        case = known.get(conversation)
+        if case is None:  # a conversation without a case yet: opened below, with the others of the page
+            new.setdefault(conversation, []).append((message, verdict))
+            accounts[account.id] = account
+            continue
+        _continue(session, case, message)
         message.case_id = case.id
         session.add(message)
         assert case.id is not None
@@ -130,32 +143,147 @@ def triage_pending(
     session.flush()
     for case_id in sorted(touched):  # one order everywhere, so two workers never wait on each other in a circle
         refresh_case(session, case_id, config, drafter, now)
-    return len(rows), list(touched)
+    opened = _open(session, new, accounts, config, drafter, now)  # after: as if refreshed in case order too
+    return len(rows), [*touched, *opened]
 
 
-def _case_for(session: Session, account: Account, message: Message, now: datetime) -> Case:
-    """The conversation's case; a new message from the customer reopens it, one already answered does not."""
-    assert account.id is not None and message.identity_id is not None
-    case = session.exec(
-        select(Case)
-        .where(
-            Case.account_id == account.id,
-            Case.thread_id == message.thread_id,
-            Case.identity_id == message.identity_id,
+def _open(
+    session: Session,
+    conversations: dict[tuple[int, str, int], list[tuple[Message, Verdict]]],
+    accounts: dict[int, Account],
+    config: Config,
+    drafter: Drafter,
+    now: datetime,
+) -> list[int]:
+    """A case for each conversation new in this page, its deadline and draft worked out from the page itself.
+
+    Nobody else can see these cases before the commit, and they have no history (no answer, holding reply or
+    draft to look for), so they go in together (``lifecycle.open_cases``). A conversation the platform
+    already answered, or one that gets an after-hours reply, takes the general way, one case at a time.
+    """
+    identities = _identities(session, [identity for _, _, identity in conversations])
+    earlier_languages = _earlier_languages(session, list(identities))
+    on_channel = {account_id: _channel_answers(session, account_id) for account_id in accounts}
+    limits = {account_id: _max_length(config, account) for account_id, account in accounts.items()}
+    answered = _replies_to_page(session, list(conversations))
+    batch: list[tuple[lifecycle.NewCase, list[Message]]] = []
+    drafted: list[tuple[int, str, int, str]] = []
+    """This page's drafts so far (account, thread, identity, text): the next ones' wording takes them into account."""
+    one_by_one: list[int] = []
+    for (account_id, thread_id, identity_id), page in conversations.items():
+        account = accounts[account_id]
+        messages = [m for m, _ in page]
+        calendar, policy = config.calendar_for(account.name), config.holding_for(account.name)
+        if any(m.answered_at is not None for m in messages) or (policy.after_hours and not calendar.is_open(now)):
+            case = lifecycle.open_case(
+                session, account_id=account_id, identity_id=identity_id, first=messages[0], now=now
+            )
+            assert case.id is not None
+            for message in messages:
+                message.case_id = case.id
+                session.add(message)
+            session.flush()
+            refresh(session, case, config, drafter, now)
+            one_by_one.append(case.id)
+            continue
+        verdicts = [v for _, v in page]
+        readings = [reading(m, v) for m, v in page]
+        suggest_reject = choose(Priority.NORMAL, readings).reject is not None
+        priority = min((priority_of(v) for v in verdicts), key=lambda p: p.rank)
+        since, latest = messages[0].created_at, messages[-1]
+        target = config.targets_for(account.name).first_response(priority)
+        hold_at = calendar.add(since, target * policy.at) if policy.enabled and not suggest_reject else None
+        said = [Said(m.text[:2000], v.language, m.language) for m, v in page]
+        language = conversation_language(said, earlier_languages.get(identity_id, [])[:5], drafter.languages)
+        earlier_languages.setdefault(identity_id, []).insert(0, language)
+        choice = choose(priority, readings)
+        text = draft_language = None
+        if choice.reject is None:
+            identity = identities[identity_id]
+            seen = [
+                t
+                for a, th, i, t in [*reversed(drafted), *answered]
+                if i == identity_id or (a, th) == (account_id, thread_id)
+            ]
+            limit = limits[account_id]
+            answer = None
+            if choice.template in SAVED_ANSWER_FOR:
+                asked = " ".join(r.text for r in readings)
+                best = drafter.faq.matches(asked, drafter.language_for(language), config.faq.use_from, limit=2)
+                answer = " ".join(m.entry.answer for m in best) or None
+            text, draft_language = drafter.draft(
+                DraftRequest(
+                    language=language,
+                    intent=choice.template,
+                    is_complaint=choice.apology,
+                    customer_name=greeting_name(account.platform, identity.display_name, identity.handle),
+                    channel=account.platform,
+                    handle=plain(identity.handle)[:NAME_LENGTH],
+                    seen=seen[:RECENT],
+                    elsewhere=on_channel[account_id][:RECENT],
+                    fits=(lambda t, most=limit: len(t) <= most) if limit is not None else None,
+                    answer=answer,
+                    waited=choice.waited,
+                )
+            )
+            drafted.append((account_id, thread_id, identity_id, text))
+            on_channel[account_id].insert(0, text)
+        due = max(calendar.add(since, target), since)
+        spec = lifecycle.NewCase(
+            account_id, identity_id, messages[0], latest, priority, language, due, hold_at, text, draft_language
         )
-        .order_by(col(Case.id).desc())
-    ).first()
-    if case is None:
-        return lifecycle.open_case(
-            session, account_id=account.id, identity_id=message.identity_id, first=message, now=now
+        batch.append((spec, messages))
+    made = lifecycle.open_cases(session, [spec for spec, _ in batch], now)
+    attached = [(m, case_id) for case_id, (_, page) in zip(made, batch, strict=True) for m in page]
+    if attached:
+        session.connection().execute(
+            sa.update(_MESSAGE).where(_MESSAGE.c.id == sa.bindparam("message")).values(case_id=sa.bindparam("case")),
+            [{"message": m.id, "case": case_id} for m, case_id in attached],
         )
+    for message, case_id in attached:  # what the row holds now, without the session writing it again
+        set_committed_value(message, "case_id", case_id)
+    return one_by_one + made
+
+
+def _identities(session: Session, ids: Sequence[int]) -> dict[int, Identity]:
+    wanted = sorted(set(ids))
+    found: dict[int, Identity] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        for identity in session.exec(select(Identity).where(col(Identity.id).in_(wanted[start : start + _CHUNK]))):
+            assert identity.id is not None
+            found[identity.id] = identity
+    return found
+
+
+def _conversations(session: Session, messages: Sequence[Message]) -> dict[tuple[int, str, int], Case]:
+    """Each conversation's latest case, for a page of messages: one query per 500 threads, not one per message."""
+    wanted = {(m.account_id, m.thread_id, m.identity_id) for m in messages}
+    threads = sorted({thread for _, thread, _ in wanted})
+    accounts = sorted({account for account, _, _ in wanted})
+    found: dict[tuple[int, str, int], Case] = {}
+    for start in range(0, len(threads), _CHUNK):
+        for case in session.exec(
+            select(Case)
+            .where(
+                col(Case.account_id).in_(accounts),
+                col(Case.thread_id).in_(threads[start : start + _CHUNK]),
+            )
+            .order_by(col(Case.id))
+        ):
+            key = (case.account_id, case.thread_id, case.identity_id)
+            if key in wanted:
+                found[key] = case  # ordered by id: the latest wins
+    return found
+
+
+def _continue(session: Session, case: Case, message: Message) -> None:
+    """A new message from the customer reopens their case; one already answered does not."""
     if message.answered_at is None:
         detail = {"message": message.external_id}
         if case.status == CaseStatus.WAITING:
             lifecycle.resume(session, case, "system", at=message.created_at, detail=detail)
         elif case.status != CaseStatus.OPEN:
             lifecycle.reopen(session, case, "system", at=message.created_at, detail=detail)
-    return case
 
 
 def refresh(session: Session, case: Case, config: Config, drafter: Drafter, now: datetime | None = None) -> None:
@@ -397,8 +525,37 @@ def recent_replies(session: Session, case: Case) -> list[str]:
 def channel_replies(session: Session, case: Case) -> list[str]:
     """Our answers in the channel's latest cases, to anyone: a brand's public timeline should not read like one
     text."""
-    latest = select(Case.id).where(Case.account_id == case.account_id, Case.id != case.id)
+    return _channel_answers(session, case.account_id, leave_out=case.id)
+
+
+def _channel_answers(session: Session, account_id: int, leave_out: int | None = None) -> list[str]:
+    latest = select(Case.id).where(Case.account_id == account_id)
+    if leave_out is not None:
+        latest = latest.where(Case.id != leave_out)
     return _answers(session, set(session.exec(latest.order_by(col(Case.id).desc()).limit(RECENT)).all()))
+
+
+def _replies_to_page(
+    session: Session, conversations: Sequence[tuple[int, str, int]]
+) -> list[tuple[int, str, int, str]]:
+    """Our answers to the page's customers and in its threads, newest first, as (account, thread, identity, text):
+    ``recent_replies`` for a page of new cases in one query per 500 conversations."""
+    found: list[tuple[int, int, str, int, str]] = []
+    for start in range(0, len(conversations), _CHUNK):
+        chunk = conversations[start : start + _CHUNK]
+        identities = sorted({identity for _, _, identity in chunk})
+        threads = sorted({thread for _, thread, _ in chunk})
+        accounts = sorted({account for account, _, _ in chunk})
+        same = col(Case.identity_id).in_(identities) | (
+            col(Case.account_id).in_(accounts) & col(Case.thread_id).in_(threads)
+        )
+        found += session.exec(
+            select(Reply.id, Case.account_id, Case.thread_id, Case.identity_id, Reply.text)
+            .join(Case, col(Case.id) == Reply.case_id)
+            .where(same, Reply.kind == ReplyKind.ANSWER, col(Reply.status).in_(_SEEN))
+        ).all()
+    unique = {row[0]: row for row in found}
+    return [(a, th, i, text) for _, a, th, i, text in sorted(unique.values(), reverse=True)]
 
 
 _SEEN = (ReplyStatus.DRAFT, ReplyStatus.APPROVED, ReplyStatus.SENDING, ReplyStatus.SENT, ReplyStatus.WITHDRAWN)
@@ -413,6 +570,21 @@ def _answers(session: Session, case_ids: set[int | None], leave_out: Case | None
     if leave_out is not None:
         query = query.where(~((col(Reply.case_id) == leave_out.id) & (col(Reply.status) == ReplyStatus.DRAFT)))
     return list(session.exec(query.order_by(col(Reply.id).desc()).limit(RECENT)).all())
+
+
+def _earlier_languages(session: Session, identity_ids: Sequence[int], most: int = 5) -> dict[int, list[str | None]]:
+    """Each identity's latest cases' languages, newest first (``case_language`` for a page of new cases)."""
+    found: dict[int, list[str | None]] = {}
+    for start in range(0, len(identity_ids), _CHUNK):
+        for identity_id, language in session.exec(
+            select(Case.identity_id, Case.language)
+            .where(col(Case.identity_id).in_(identity_ids[start : start + _CHUNK]))
+            .order_by(col(Case.id).desc())
+        ):
+            languages = found.setdefault(identity_id, [])
+            if len(languages) < most:
+                languages.append(language)
+    return found
 
 
 def _max_length(config: Config, account: Account) -> int | None:

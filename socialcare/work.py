@@ -81,6 +81,23 @@ def schedule(session: Session, kind: str, key: str, due_at: datetime) -> None:
     _upsert(session, kind, key, due_at, earliest=False)
 
 
+def schedule_many(session: Session, kind: str, due: Sequence[tuple[str, datetime]]) -> None:
+    """``schedule`` for many keys of one kind in one statement (a page of new cases' deadlines)."""
+    if not due:
+        return
+    stmt = _insert(session)(_TABLE)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={"due_at": stmt.excluded.due_at, "generation": _TABLE.c.generation + 1},
+        ),
+        [
+            {"kind": kind, "key": key, "due_at": at, "generation": 0, "attempts": 0, "created_at": utcnow()}
+            for key, at in due
+        ],
+    )
+
+
 def nudge(session: Session, kind: str, key: str, due_at: datetime | None = None) -> None:
     """Make ``kind:key`` due no later than ``due_at`` (default now): an earlier due time is kept."""
     _upsert(session, kind, key, due_at or utcnow(), earliest=True)

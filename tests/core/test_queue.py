@@ -343,3 +343,16 @@ def test_a_reply_that_keeps_failing_is_given_up_and_shown(app: App, sandbox: San
         app.send(now=later)
     (row,) = open_queue(app)
     assert row["reply_status"] == "failed"
+
+
+def test_the_queue_comes_a_page_at_a_time(app: App, sandbox: SandboxConnector, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cases, "DEFAULT_LIMIT", 2)
+    for author in ("ann", "bob", "cat"):
+        sandbox.post(author, "Where is my order?")
+    cycle(app)
+    with session_scope(app.engine) as session:
+        first = cases.queue(session, QueueFilter())
+        rest = cases.queue(session, QueueFilter(offset=2))
+        everything = cases.queue(session, QueueFilter(limit=10))
+    assert len(first) == 2 and len(rest) == 1  # no limit asked: the default page, not every case at once
+    assert [r["id"] for r in first + rest] == [r["id"] for r in everything]
