@@ -63,4 +63,6 @@ class Classifier(Protocol):
     version: str
     source: str
 
-    def classify(self, texts: Sequence[str]) -> list[Verdict]: ...
+    def classify(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Verdict]:
+        """Verdicts in order; ``languages``, when the caller knows them (our own replies), spare detecting them."""
+        ...

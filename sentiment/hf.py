@@ -81,7 +81,8 @@ class TransformersClassifier:
         revision = getattr(config, "_commit_hash", None)
         self.version = f"{Path(str(model)).name}@{revision[:12] if revision else 'local'}"
 
-    def classify(self, texts: Sequence[str]) -> list[Verdict]:
+    def classify(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Verdict]:
+        """The model reads every language as it is; known ``languages`` spare the verdicts' detection."""
         cleaned = [clean(t) for t in texts]
         probs = np.tile([0.0, 1.0, 0.0], (len(cleaned), 1))
         wanted = [i for i, t in enumerate(cleaned) if t]
@@ -89,7 +90,7 @@ class TransformersClassifier:
             chunk = wanted[start : start + self.batch_size]
             for i, row in zip(chunk, self._scores([cleaned[i] for i in chunk]), strict=True):
                 probs[i] = row
-        return verdicts.build(cleaned, probs, self.name, self.version)
+        return verdicts.build(cleaned, probs, self.name, self.version, languages)
 
     def _scores(self, texts: list[str]) -> list[np.ndarray]:
         try:

@@ -114,11 +114,16 @@ class OfflineClassifier:
             self.complaints = self.complaints.with_threshold(complaint_threshold)
         verdicts.prepare()
 
-    def classify(self, texts: Sequence[str]) -> list[Verdict]:
-        """Verdicts in order; a text repeated in the batch (a retweet storm, a copied complaint) is classified once."""
+    def classify(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Verdict]:
+        """Verdicts in order; a text repeated in the batch (a retweet storm, a copied complaint) is classified once.
+
+        Known ``languages`` skip detection: our own replies' language is known, and lingua's full models
+        (160 MB) load only for a text its fast pass is unsure of.
+        """
         cleaned = [clean(t) for t in texts]
+        known = dict(zip(cleaned, languages, strict=True)) if languages is not None else None
         unique = list(dict.fromkeys(cleaned))
-        probs, languages, found = self.evidence(unique)
+        probs, languages, found = self.evidence(unique, [known[t] for t in unique] if known is not None else None)
         done = verdicts.build(unique, probs, self.name, self.version, languages, found, self.complaints)
         if len(unique) == len(cleaned):
             return done
@@ -130,13 +135,15 @@ class OfflineClassifier:
             seen.add(text)
         return out
 
-    def evidence(self, cleaned: Sequence[str]) -> tuple[np.ndarray, list[str | None], list[tuple[Intent, ...]]]:
+    def evidence(
+        self, cleaned: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> tuple[np.ndarray, list[str | None], list[tuple[Intent, ...]]]:
         """The model's probabilities (before the complaint rule), languages and intents of :func:`clean`-ed texts.
 
         What a verdict is built from, and what the complaint model is fitted on.
         """
         norms = [normalise(t) for t in cleaned]
-        languages = detect_languages(cleaned, norms)
+        languages = list(languages) if languages is not None else detect_languages(cleaned, norms)
         found = [intents.detect(n) if t else () for t, n in zip(cleaned, norms, strict=True)]
         return self.probabilities(cleaned, languages, norms, found), languages, found
 

@@ -80,13 +80,13 @@ class App:
 
         return SavedAnswers(Faq(self.config.faq_folder), self.config.faq.min_score, language_for)
 
-    def tone_guard(self, text: str) -> str | None:
+    def tone_guard(self, text: str, language: str | None = None) -> str | None:
         """Why a reply must not go out as it reads (``[tone]``), or None; the model loads only when it is on."""
         if not self.config.tone.enabled:
             return None
         from socialcare import tone
 
-        return tone.refusal(text, self.classifier, self.config.tone)
+        return tone.refusal(text, self.classifier, self.config.tone, language)
 
     @property
     def sentiment_model(self) -> str:
@@ -104,7 +104,7 @@ class App:
         from socialcare import tone
 
         known, refused = tone.stored(reply, self.config.tone, self.sentiment_model)
-        return refused if known else self.tone_guard(reply.text)
+        return refused if known else self.tone_guard(reply.text, reply.language)
 
     def read_tone(self) -> int:
         """Read the tone of new drafts ahead of approval (the process that drafts has the model); how many."""

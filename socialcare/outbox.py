@@ -73,8 +73,8 @@ def to_inbound(message: Message) -> InboundMessage:
     )
 
 
-Guard = Callable[[str], str | None]
-"""Why a reply's text must not go out (the tone guard), or None."""
+Guard = Callable[[str, str | None], str | None]
+"""Why a reply's text (in its language, if known) must not go out (the tone guard), or None."""
 
 
 def send_one(
@@ -155,8 +155,8 @@ def _tone_refusal(engine: Engine, reply_id: int, guard: Guard) -> str | None:
             return None
         if lifecycle.forced(session, reply):
             return None
-        text = reply.text
-    return guard(text)
+        text, language = reply.text, reply.language
+    return guard(text, language)
 
 
 def _settled_meanwhile(reply: Reply) -> Attempt:

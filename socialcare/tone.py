@@ -16,10 +16,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from sentiment.base import Classifier
 from socialcare.config import ToneConfig
+from socialcare.drafting import without_greeting
 from socialcare.models import Reply, ReplyKind, ReplyStatus
 
 _APOLOGY = re.compile(
@@ -40,18 +42,23 @@ def without_apologies(text: str) -> str:
     return " ".join(kept) or text
 
 
-def refusal(text: str, classifier: Classifier, config: ToneConfig) -> str | None:
-    """Why this reply must not go out as it is, or ``None`` when it reads fine."""
-    return refusals([text], classifier, config)[0]
+def refusal(text: str, classifier: Classifier, config: ToneConfig, language: str | None = None) -> str | None:
+    """Why this reply must not go out as it is, or ``None`` when it reads fine; ``language`` if known."""
+    return refusals([text], classifier, config, [language])[0]
 
 
-def refusals(texts: Sequence[str], classifier: Classifier, config: ToneConfig) -> list[str | None]:
+def refusals(
+    texts: Sequence[str], classifier: Classifier, config: ToneConfig, languages: Sequence[str | None] | None = None
+) -> list[str | None]:
     """``refusal`` for many replies, the model run once over all of them."""
     if not config.enabled:
         return [None] * len(texts)
     found: list[str | None] = [_by_rule(text, config) for text in texts]
     read = [i for i, reason in enumerate(found) if reason is None]
-    for i, verdict in zip(read, classifier.classify([without_apologies(texts[i]) for i in read]), strict=True):
+    # the greeting aside, a page of drafts is a few wordings: the classifier reads each once
+    bodies = [without_apologies(without_greeting(texts[i])) for i in read]
+    known = [languages[i] for i in read] if languages is not None and None not in languages else None
+    for i, verdict in zip(read, classifier.classify(bodies, known), strict=True):
         negative = float(verdict.scores.get("negative", 0.0))
         if negative > config.max_negative:
             found[i] = (
@@ -84,19 +91,28 @@ def stored(reply: Reply, config: ToneConfig, model: str) -> tuple[bool, str | No
 
 
 def read_drafts(session: Session, classifier: Classifier, config: ToneConfig, model: str, limit: int = 256) -> int:
-    """Read the tone of drafts not yet read, so that approving one needs no model; how many were read."""
+    """Read the tone of drafts not yet read, so that approving one needs no model; how many were read.
+
+    One executemany, not an ORM flush per draft. A reading names the text it is for, so one that lands
+    after a redraft is simply not used.
+    """
     if not config.enabled:
         return 0
-    drafts = list(
-        session.exec(
-            select(Reply)
-            .where(Reply.status == ReplyStatus.DRAFT, Reply.kind == ReplyKind.ANSWER, col(Reply.tone).is_(None))
-            .limit(limit)
+    table = Reply.__table__  # type: ignore[attr-defined]
+    drafts = session.execute(
+        sa.select(table.c.id, table.c.text, table.c.language)
+        .where(table.c.status == ReplyStatus.DRAFT, table.c.kind == ReplyKind.ANSWER, table.c.tone.is_(None))
+        .limit(limit)
+    ).all()
+    if drafts:
+        found = refusals([r.text for r in drafts], classifier, config, [r.language for r in drafts])
+        session.execute(
+            sa.update(table).where(table.c.id == sa.bindparam("reply_id")).values(tone=sa.bindparam("reading")),
+            [
+                {"reply_id": reply_id, "reading": reading(text, refused, config, model)}
+                for (reply_id, text, _), refused in zip(drafts, found, strict=True)
+            ],
         )
-    )
-    for reply, refused in zip(drafts, refusals([r.text for r in drafts], classifier, config), strict=True):
-        reply.tone = reading(reply.text, refused, config, model)
-        session.add(reply)
     return len(drafts)
 
 

@@ -20,7 +20,7 @@ class KeywordClassifier:
 
     name, version, source = "keywords", "test", "tests/core/conftest.py"
 
-    def classify(self, texts: Sequence[str]) -> list[Verdict]:
+    def classify(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Verdict]:
         return [self._one(text) for text in texts]
 
     def _one(self, text: str) -> Verdict:

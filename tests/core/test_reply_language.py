@@ -22,7 +22,7 @@ class GuessingClassifier:
 
     name, version, source = "guessing", "test", __file__
 
-    def classify(self, texts: Sequence[str]) -> list[Verdict]:
+    def classify(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Verdict]:
         return [
             Verdict(
                 Label.NEUTRAL,
