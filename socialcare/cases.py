@@ -44,7 +44,7 @@ DEFAULT_LIMIT = 1000
 """Rows when no limit is asked for: a queue of 200,000 open cases is a page at a time, not 100 MB at once."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueueFilter:
     status: str = "open"
     channel: str | None = None

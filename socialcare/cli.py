@@ -289,7 +289,16 @@ def queue_cmd(
     """The cases to answer, soonest deadline first, with the time left."""
     application = _ctx(ctx).ready_app()
     _known_channel(application.config, channel)
-    wanted = QueueFilter(status, channel, limit, intent, language, priority, customer, containing)
+    wanted = QueueFilter(
+        status=status,
+        channel=channel,
+        limit=limit,
+        intent=intent,
+        language=language,
+        priority=priority,
+        customer=customer,
+        containing=containing,
+    )
     with session_scope(application.engine) as session:
         rows = cases.queue(session, wanted, calendars=application.config.calendar_for)
     if as_json:
@@ -565,7 +574,9 @@ def approve(
     """Approve cases' replies (the draft, or --text); `send` or the daemon posts them."""
     application = _ctx(ctx).ready_app()
     agent = _ctx(ctx).agent
-    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    wanted = QueueFilter(
+        channel=channel, intent=intent, language=language, priority=priority, customer=customer, containing=containing
+    )
     ids = _targets(application, case, all_matching, wanted, "approve", yes)
 
     def one(case_id: int) -> None:
@@ -606,7 +617,9 @@ def reject(
     """Close cases without replying: spam, duplicate, answered elsewhere."""
     application = _ctx(ctx).ready_app()
     agent = _ctx(ctx).agent
-    wanted = QueueFilter("open", channel, None, intent, language, priority, customer, containing)
+    wanted = QueueFilter(
+        channel=channel, intent=intent, language=language, priority=priority, customer=customer, containing=containing
+    )
     ids = _targets(application, case, all_matching, wanted, "reject", yes)
 
     def one(case_id: int) -> None:
