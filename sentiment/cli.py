@@ -8,6 +8,7 @@ one line on stderr and exit code 1, never a traceback.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -125,6 +126,8 @@ def train_command(
     missing = [name for i, name in enumerate(CLASS_NAMES) if i not in labels]
     if missing:
         raise _fail(f"training data has no {' or '.join(missing)} examples; label some of each class")
+    if sys.stderr.isatty():  # it takes a while: say what is going on, on a terminal only
+        typer.echo(f"training on {len(texts):,} messages...", err=True)
     try:
         fit_and_save(texts, labels, out, {"version": f"custom-{time.strftime('%Y%m%d')}", "trained_on": str(data)})
     except OSError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -179,12 +180,12 @@ class App:
         self.read_tone()
         return ProcessOutcome(classified, len(cases), more=classified >= CLASSIFY_BATCH)
 
-    def send(self, now: datetime | None = None) -> SendResult:
-        """Send every approved reply that is due, as `socialcare send` does."""
+    def send(self, now: datetime | None = None, progress: Callable[[SendResult], None] | None = None) -> SendResult:
+        """Send every approved reply that is due, as `socialcare send` does; ``progress`` after each attempt."""
         from socialcare.worker import SEND_LANE, Worker, ensure_sends
 
         with db.session_scope(self.engine) as session:
             ensure_sends(session, now or utcnow())
         worker = Worker(self, work.worker_id("send"))
-        worker.run_due(SEND_LANE, now)
+        worker.run_due(SEND_LANE, now, after=(lambda: progress(worker.sends)) if progress is not None else lambda: None)
         return worker.sends

@@ -429,6 +429,11 @@ def approve(
     return reply
 
 
+def approved_count(session: Session) -> int:
+    """Replies approved and waiting to be sent: what `send` has before it."""
+    return session.exec(select(sa.func.count()).select_from(Reply).where(Reply.status == ReplyStatus.APPROVED)).one()
+
+
 def repeats(session: Session, reply: Reply, limit: int = 50) -> list[str]:
     """Our earlier answers with the same words (greeting aside) to this customer or in this thread, as
     "reply 12 to @bob (sent)": the same canned text twice reads like a bot."""

@@ -15,7 +15,7 @@ import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -36,6 +36,9 @@ from socialcare.db import DatabaseError, session_scope
 from socialcare.errors import UserError
 from socialcare.models import Account, Quarantine
 from socialcare.redaction import RedactingFormatter, redact
+
+if TYPE_CHECKING:  # the outbox loads with the commands that send
+    from socialcare.outbox import SendResult
 
 console = Console(highlight=False)
 USER_ERRORS = (UserError, ConfigError, DatabaseError, BackendUnavailable, PermanentError)
@@ -712,8 +715,16 @@ def send(
 ) -> None:
     """Post every approved reply on its channel, in its thread."""
     application = _ctx(ctx).ready_app()
+    with session_scope(application.engine) as session:
+        waiting = cases.approved_count(session)
+
+    def progress(so_far: SendResult) -> None:
+        tried = so_far.sent + so_far.failed + so_far.deferred + so_far.recovered
+        _progress(f"{tried:,} of {waiting:,} approved replies tried, {so_far.sent:,} sent", done=False)
+
     try:
-        result = application.send()
+        result = application.send(progress=progress if waiting > 1 else None)
+        _progress("", done=waiting > 1)
     except KeyboardInterrupt:
         say_error("interrupted: a reply in flight is approved again and is looked for on its channel before a retry")
         raise typer.Exit(130) from None

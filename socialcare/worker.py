@@ -71,9 +71,13 @@ class Worker:
         }
 
     def run_due(
-        self, kinds: Collection[str], now: datetime | None = None, stop: Callable[[], bool] = lambda: False
+        self,
+        kinds: Collection[str],
+        now: datetime | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        after: Callable[[], None] = lambda: None,
     ) -> int:
-        """Run due items of these kinds until none is due (or ``stop``); returns how many ran.
+        """Run due items of these kinds until none is due (or ``stop``), ``after`` each; returns how many ran.
 
         At most ``MAX_RUNS`` per call, so an item that keeps asking to run again at once cannot
         hold a lane: the next tick goes on with it.
@@ -86,6 +90,7 @@ class Worker:
             for claim in claims:
                 self._run(claim, now)
                 ran += 1
+                after()
         return ran
 
     def _run(self, claim: work.Claim, now: datetime | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import sys
@@ -56,6 +58,30 @@ def test_send_then_nothing_more(seeded: Workspace) -> None:
     timeline = json.loads(seeded.run("sandbox", "timeline", "--json").out)
     replies = [r for t in timeline for r in t["replies"]]
     assert [r["text"] for r in replies] == ["We're on it, Ann."]
+
+
+def test_send_says_how_far_it_got_on_a_terminal(seeded: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of replies take a while: a terminal sees the count move; a pipe or file sees only the result."""
+    for row in json.loads(seeded.run("queue", "--json").out)[:2]:
+        assert seeded.run("approve", str(row["id"]), "--text", f"We're on it, {row['handle']}.").code == 0
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    from socialcare.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["--config", str(seeded.config), "send"]) == 0
+    assert "sent 2," in out.getvalue()
+    lines = [line for line in screen.getvalue().split("\r") if line.strip()]
+    assert [line.strip() for line in lines] == [
+        "1 of 2 approved replies tried, 1 sent",
+        "2 of 2 approved replies tried, 2 sent",
+    ]
+    assert screen.getvalue().endswith("\n")
 
 
 def test_approving_twice_is_a_clear_error(seeded: Workspace) -> None:
