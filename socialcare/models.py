@@ -255,6 +255,12 @@ class Reply(SQLModel, table=True):
             sqlite_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
             postgresql_where=sa.text("kind = 'answer' AND status IN ('draft', 'approved', 'sending')"),
         ),
+        sa.Index(
+            "ix_reply_tone_unread",
+            "id",
+            sqlite_where=sa.text("kind = 'answer' AND status = 'draft' AND tone IS NULL"),
+            postgresql_where=sa.text("kind = 'answer' AND status = 'draft' AND tone IS NULL"),
+        ),  # the drafts the tone guard has still to read (tone.UNREAD)
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -52,6 +52,7 @@ DRAIN = timedelta(days=7)
 MOST_AGENTS = 64
 """``--agents auto`` looks no further: a team this size that misses the target has another problem."""
 GOAL = 0.99
+log = logging.getLogger(__name__)
 TEAM_KEYS = ("timezone", "language", "templates", "targets", "calendar", "holding", "sentiment")
 """The parts of the team's config a replay uses; accounts, store, mail, reports and escalation are its own."""
 _TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
@@ -347,8 +348,8 @@ class _Run:
                         cases.approve(
                             session, agent.case_id, agent.name, self.channel, guard=self.app.approval_guard, force=True
                         )
-            except UserError:
-                pass  # answered on the platform, or the draft changed hands: the time was spent all the same
+            except UserError as err:  # answered on the platform meanwhile: the agent's time was spent all the same
+                log.debug("%s: case %s was settled before they finished: %s", agent.name, agent.case_id, err)
             agent.case_id, agent.done_at, agent.reject = None, None, None
 
     def _assign(self, now: datetime) -> None:

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from sentiment.base import Classifier
 from socialcare.config import ToneConfig
 from socialcare.drafting import without_greeting
-from socialcare.models import Reply, ReplyKind, ReplyStatus
+from socialcare.models import Reply
 
 _APOLOGY = re.compile(
     r"\b(?:sorry|apologi[sz]e|apologies|scus\w*|dispiace|sentimos|siento|lamentamos|disculp\w*|perdon\w*|"
@@ -90,6 +90,10 @@ def stored(reply: Reply, config: ToneConfig, model: str) -> tuple[bool, str | No
     return True, kept.get("refusal")
 
 
+UNREAD = "kind = 'answer' AND status = 'draft' AND tone IS NULL"
+"""The drafts still to read: ``ix_reply_tone_unread``'s condition, written out the same in the query."""
+
+
 def read_drafts(session: Session, classifier: Classifier, config: ToneConfig, model: str, limit: int = 256) -> int:
     """Read the tone of drafts not yet read, so that approving one needs no model; how many were read.
 
@@ -100,9 +104,8 @@ def read_drafts(session: Session, classifier: Classifier, config: ToneConfig, mo
         return 0
     table = Reply.__table__  # type: ignore[attr-defined]
     drafts = session.execute(
-        sa.select(table.c.id, table.c.text, table.c.language)
-        .where(table.c.status == ReplyStatus.DRAFT, table.c.kind == ReplyKind.ANSWER, table.c.tone.is_(None))
-        .limit(limit)
+        sa.text(f"SELECT id, text, language FROM reply{_unread_index(session)} WHERE {UNREAD} LIMIT :limit"),
+        {"limit": limit},
     ).all()
     if drafts:
         found = refusals([r.text for r in drafts], classifier, config, [r.language for r in drafts])
@@ -114,6 +117,12 @@ def read_drafts(session: Session, classifier: Classifier, config: ToneConfig, mo
             ],
         )
     return len(drafts)
+
+
+def _unread_index(session: Session) -> str:
+    """SQLite's planner prefers ``ix_reply_status`` (every draft: 22 ms at 200,000 open cases, each idle
+    minute) to the partial index it cannot size; PostgreSQL's statistics choose well on their own."""
+    return " INDEXED BY ix_reply_tone_unread" if session.get_bind().dialect.name == "sqlite" else ""
 
 
 def _fingerprint(text: str, config: ToneConfig, model: str) -> str:

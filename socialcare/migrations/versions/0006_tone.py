@@ -16,8 +16,17 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("reply", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tone", sa.JSON(), nullable=True))
+    with op.batch_alter_table("reply", schema=None) as batch_op:  # drafts still to read: an idle check costs nothing
+        batch_op.create_index(
+            "ix_reply_tone_unread",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("kind = 'answer' AND status = 'draft' AND tone IS NULL"),
+            postgresql_where=sa.text("kind = 'answer' AND status = 'draft' AND tone IS NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("reply", schema=None) as batch_op:
+        batch_op.drop_index("ix_reply_tone_unread")
         batch_op.drop_column("tone")
